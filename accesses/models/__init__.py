@@ -1,0 +1,5 @@
+from accesses.models.access import MANUAL, ORBIS, Access, Profile
+from accesses.models.perimeter import Perimeter
+from accesses.models.role import RIGHT_FLAGS, Role
+
+__all__ = ["MANUAL", "ORBIS", "RIGHT_FLAGS", "Access", "Perimeter", "Profile", "Role"]

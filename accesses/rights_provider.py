@@ -1,0 +1,44 @@
+"""The answers of the access-management app to the core's questions about rights."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db.models import Min, Q, QuerySet
+from django.utils import timezone
+
+from accesses.models import MANUAL, Access, Profile
+from admin_cohort.plugins import AccessRightsProvider
+
+
+def valid_accesses_of(user) -> QuerySet[Access]:
+    return Access.objects.valid_now().of_user(user)
+
+
+class AccessesRightsProvider(AccessRightsProvider):
+    def holds_any_right(self, user, rights: Iterable[str]) -> bool:
+        condition = Q()
+        for right in rights:
+            condition |= Q(**{f"role__{right}": True})
+        return valid_accesses_of(user).filter(condition).exists()
+
+    def restrict_to_users_with_valid_access(self, users: QuerySet) -> QuerySet:
+        holders = Access.objects.valid_now().values("profile__user_id")
+        return users.filter(pk__in=holders)
+
+    def restrict_to_users_with_manual_profile(self, users: QuerySet) -> QuerySet:
+        return users.filter(pk__in=Profile.objects.filter(source=MANUAL).values("user_id"))
+
+    def on_user_created(self, user) -> None:
+        Profile.objects.create(user=user, source=MANUAL, is_active=True)
+
+    def rights_change_at(self, user) -> datetime | None:
+        now = timezone.now()
+        mine = Access.objects.of_user(user)
+        upcoming = [
+            mine.filter(start_datetime__gt=now).aggregate(at=Min("start_datetime"))["at"],
+            mine.filter(end_datetime__gte=now).aggregate(at=Min("end_datetime"))["at"],
+        ]
+        upcoming = [moment for moment in upcoming if moment is not None]
+        return min(upcoming) if upcoming else None

@@ -1,0 +1,3 @@
+from admin_cohort.celery import app as celery_app
+
+__all__ = ["celery_app"]

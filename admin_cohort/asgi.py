@@ -1,0 +1,20 @@
+"""ASGI application: HTTP (Django) and the websocket (/ws/) on one port."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "admin_cohort.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402 (needs Django set up)
+from django.urls import re_path  # noqa: E402
+
+from admin_cohort.consumers import PushConsumer  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": URLRouter([re_path(r"ws", PushConsumer.as_asgi())]),
+    }
+)

@@ -1,0 +1,55 @@
+"""Login services: credentials (local, then external hooks) and OIDC authorization code."""
+
+from __future__ import annotations
+
+from django.contrib.auth import login as open_session
+from django.utils import timezone
+
+from admin_cohort.auth import hooks, jwt_tokens, machine_tokens, oidc, throttle
+from admin_cohort.auth.errors import AuthError
+from admin_cohort.models import User
+
+INVALID_CREDENTIALS = "Invalid username or password!"
+
+
+class LoginThrottled(AuthError):
+    pass
+
+
+def _credentials_valid(user: User | None, username: str, password: str) -> bool:
+    if user is not None and user.has_usable_password() and user.check_password(password):
+        return True
+    return hooks.authenticate_with_hooks(username, password)
+
+
+def login_with_credentials(request, username: str, password: str) -> tuple[User, dict]:
+    """Returns (user, tokens). The same error whether the username exists or not."""
+    address = request.META.get("REMOTE_ADDR") or "-"
+    if throttle.is_throttled(username, address):
+        raise LoginThrottled("Too many failed login attempts, try again later")
+    user = User.objects.filter(pk=username).first()
+    if username in machine_tokens.machine_usernames() or not _credentials_valid(user, username, password):
+        throttle.record_failure(username, address)
+        raise AuthError(INVALID_CREDENTIALS)
+    if user is None:  # valid for an external directory, but never provisioned here
+        throttle.record_failure(username, address)
+        raise AuthError(INVALID_CREDENTIALS)
+    throttle.clear_username(username)
+    pair = jwt_tokens.issue_pair(user.username)
+    return _open_session(request, user), {"access_token": pair.access_token, "refresh_token": pair.refresh_token}
+
+
+def login_with_oidc_code(request, auth_code: str, redirect_uri: str) -> tuple[User, dict]:
+    username, tokens = oidc.exchange_code(auth_code, redirect_uri)
+    user = User.objects.filter(pk=username).first()
+    if user is None or username in machine_tokens.machine_usernames():
+        raise AuthError("User matching query does not exist.")
+    result = {"access_token": tokens["access_token"], "refresh_token": tokens.get("refresh_token")}
+    return _open_session(request, user), result
+
+
+def _open_session(request, user: User) -> User:
+    open_session(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    user.last_login = timezone.now()
+    user.save(update_fields=["last_login"])
+    return user

@@ -1,0 +1,64 @@
+"""The websocket at /ws/: the client authenticates with its first JSON frame, then receives pushes."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from admin_cohort.auth.errors import AuthError
+from admin_cohort.auth.service import authenticate_token
+from admin_cohort.services.ws_events import BROADCAST_GROUP, user_group
+
+_logger = logging.getLogger("info")
+MISSING_KEYS = 'Could not understand the JSON object, "token" key missing'
+
+
+def _handshake(status: str, details: str = "") -> str:
+    return json.dumps({"type": "handshake", "status": status, "details": details})
+
+
+@database_sync_to_async
+def _authenticate(token: str, method: str, headers: dict):
+    return authenticate_token(token, method, headers)
+
+
+class PushConsumer(AsyncWebsocketConsumer):
+    groups_joined: list[str]
+
+    async def connect(self):
+        self.groups_joined = []
+        await self.accept()
+
+    async def receive(self, text_data=None, bytes_data=None):
+        try:
+            message = json.loads(text_data or "")
+        except ValueError:
+            return  # non-JSON frames are ignored
+        if not isinstance(message, dict) or not isinstance(message.get("token"), str) or "auth_method" not in message:
+            await self.send(_handshake("pending", MISSING_KEYS))
+            return
+        headers = message.get("headers") if isinstance(message.get("headers"), dict) else {}
+        try:
+            user = await _authenticate(message["token"], str(message["auth_method"]), headers)
+        except Exception as error:  # any failure (bad token, refused impersonation…) is "forbidden"
+            if not isinstance(error, AuthError):
+                _logger.info("Websocket handshake refused: %s", error)
+            await self.send(_handshake("forbidden", "Bad token"))
+            await self.close()
+            return
+        for group in (user_group(user.username), BROADCAST_GROUP):
+            await self.channel_layer.group_add(group, self.channel_name)
+            if group not in self.groups_joined:
+                self.groups_joined.append(group)
+        await self.send(_handshake("accepted"))
+
+    async def disconnect(self, code):
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def push_event(self, event: dict):
+        # Only authenticated sockets are in groups, so only they receive pushes.
+        await self.send(json.dumps(event["event"]))

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+import django_filters as filters
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from rest_framework.exceptions import ValidationError
+
+from admin_cohort.models import MaintenancePhase, RequestLog, User
+from admin_cohort.plugins import rights
+
+
+class StrictBooleanFilter(filters.CharFilter):
+    """Only the JSON literals `true`/`false` (anything else is a 400, not a 500)."""
+
+    def filter(self, qs, value):
+        if value in (None, ""):
+            return qs
+        if value not in ("true", "false"):
+            raise ValidationError({self.field_name: ["Must be `true` or `false`."]})
+        return self.apply(qs, value == "true")
+
+    def apply(self, qs, value: bool):
+        raise NotImplementedError
+
+
+class ManualOnlyFilter(StrictBooleanFilter):
+    def apply(self, qs, value: bool):
+        return rights().restrict_to_users_with_manual_profile(qs) if value else qs
+
+
+class WithAccessFilter(StrictBooleanFilter):
+    def apply(self, qs, value: bool):
+        return rights().restrict_to_users_with_valid_access(qs) if value else qs
+
+
+class CommaListFilter(filters.CharFilter):
+    """`a,b,c` -> field IN (a, b, c), values converted by `cast` (a bad value is a 400)."""
+
+    def __init__(self, *args, cast=str, transform=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cast = cast
+        self.transform = transform
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        try:
+            values = [self.cast(v.strip()) for v in value.split(",") if v.strip()]
+        except (TypeError, ValueError):
+            raise ValidationError({self.field_name: [f"Invalid value {value!r}."]}) from None
+        if self.transform:
+            values = [self.transform(v) for v in values]
+        return qs.filter(**{f"{self.field_name}__in": values})
+
+
+class DateOrDateTimeFilter(filters.CharFilter):
+    """An ISO datetime, or a date (`YYYY-MM-DD`) taken as midnight UTC; anything else is a 400."""
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        moment = parse_datetime(value)
+        if moment is None:
+            day = parse_date(value)
+            if day is None:
+                raise ValidationError({self.field_name: [f"Invalid date or datetime {value!r}."]})
+            moment = datetime.combine(day, time.min)
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment, UTC)
+        return qs.filter(**{f"{self.field_name}__{self.lookup_expr}": moment})
+
+
+class UserFilter(filters.FilterSet):
+    username = filters.CharFilter(lookup_expr="icontains")
+    firstname = filters.CharFilter(lookup_expr="icontains")
+    lastname = filters.CharFilter(lookup_expr="icontains")
+    email = filters.CharFilter(lookup_expr="icontains")
+    manual_only = ManualOnlyFilter()
+    with_access = WithAccessFilter()
+    ordering = filters.OrderingFilter(
+        fields=(
+            ("firstname", "firstname"),
+            ("lastname", "lastname"),
+            ("username", "username"),
+            ("email", "email"),
+            ("created_by__lastname", "created_by"),
+            ("updated_by__lastname", "updated_by"),
+        )
+    )
+
+    class Meta:
+        model = User
+        fields = ["username", "firstname", "lastname", "email"]
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        return super().filter_queryset(queryset).distinct()
+
+
+class MaintenancePhaseFilter(filters.FilterSet):
+    min_start_datetime = DateOrDateTimeFilter(field_name="start_datetime", lookup_expr="gte")
+    max_end_datetime = DateOrDateTimeFilter(field_name="end_datetime", lookup_expr="lte")
+    start_datetime = DateOrDateTimeFilter(lookup_expr="exact")
+    end_datetime = DateOrDateTimeFilter(lookup_expr="exact")
+    search = filters.CharFilter(method="search_subject")
+    ordering = filters.OrderingFilter(fields=("start_datetime", "end_datetime"))
+
+    class Meta:
+        model = MaintenancePhase
+        fields = ["subject"]
+
+    def search_subject(self, queryset, name, value):
+        return queryset.filter(subject__icontains=value)
+
+
+class RequestLogFilter(filters.FilterSet):
+    method = CommaListFilter(transform=str.upper)
+    status_code = CommaListFilter(cast=int)
+    requested_at_after = DateOrDateTimeFilter(field_name="requested_at", lookup_expr="gte")
+    requested_at_before = DateOrDateTimeFilter(field_name="requested_at", lookup_expr="lte")
+    response_ms_min = filters.NumberFilter(field_name="response_ms", lookup_expr="gte")
+    response_ms_max = filters.NumberFilter(field_name="response_ms", lookup_expr="lte")
+    path_contains = filters.CharFilter(method="filter_path_contains")
+    response = filters.CharFilter(lookup_expr="icontains")
+    errors = filters.CharFilter(lookup_expr="icontains")
+    data = filters.CharFilter(lookup_expr="icontains")
+    ordering = filters.OrderingFilter(fields=("requested_at",))
+
+    class Meta:
+        model = RequestLog
+        fields = [
+            "id",
+            "user",
+            "username_persistent",
+            "path",
+            "view",
+            "view_method",
+            "remote_addr",
+            "host",
+            "user_agent",
+            "query_params",
+        ]
+
+    def filter_path_contains(self, queryset, name, value):
+        # The Portail may send `path_contains` twice (a section and an access id): all must match.
+        for fragment in self.request.query_params.getlist("path_contains") if self.request else [value]:
+            queryset = queryset.filter(path__icontains=fragment)
+        return queryset

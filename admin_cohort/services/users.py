@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.db import transaction
+
+from admin_cohort.auth import hooks
+from admin_cohort.models import User
+from admin_cohort.plugins import rights
+
+
+class InvalidUsername(Exception):
+    pass
+
+
+@transaction.atomic
+def create_user(*, data: dict, created_by: User) -> User:
+    password = data.pop("password", None)
+    user = User(**data, created_by=created_by, updated_by=created_by)
+    user.set_password(password)
+    user.save(force_insert=True)
+    rights().on_user_created(user)
+    return user
+
+
+@transaction.atomic
+def update_user(*, user: User, data: dict, updated_by: User) -> User:
+    for field, value in data.items():
+        setattr(user, field, value)
+    user.updated_by = updated_by
+    user.save()
+    return user
+
+
+def check_user(username: str) -> tuple[dict | None, bool]:
+    """(identity, already_exists); identity None when nobody has that username.
+
+    Raises InvalidUsername, or hooks.HookError when the directory cannot be asked.
+    """
+    user = User.objects.filter(pk=username).first()
+    if user is not None:
+        return {
+            "username": user.username,
+            "firstname": user.firstname,
+            "lastname": user.lastname,
+            "email": user.email,
+        }, True
+    if not re.match(settings.USERNAME_REGEX, username):
+        raise InvalidUsername(username)
+    identity = hooks.lookup_identity(username)
+    return identity, False
