@@ -77,7 +77,8 @@ class CachedResponseMixin:
         real = getattr(request.user, "impersonated_by", None) or request.user.username
         query = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
         labels = set(self.cache_models) | _rights_models | {self.get_queryset().model._meta.label}
-        return f"{PREFIX}:{request.user.username}:{real}:{type(self).__name__}.{self.action}:{query}:{_generations(labels)}"
+        view = f"{type(self).__name__}.{self.action}"
+        return f"{PREFIX}:{request.user.username}:{real}:{view}:{query}:{_generations(labels)}"
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from datetime import UTC, datetime
@@ -171,8 +172,6 @@ class RequestLogSerializer(serializers.ModelSerializer):
                 for item in value:
                     collect(item)
 
-        try:
+        with contextlib.suppress(ValueError):
             collect(json.loads(log.response) if log.response else None)
-        except ValueError:
-            pass
         return names

@@ -12,7 +12,7 @@ from admin_cohort.models import User
 INVALID_CREDENTIALS = "Invalid username or password!"
 
 
-class LoginThrottled(AuthError):
+class LoginThrottledError(AuthError):
     pass
 
 
@@ -26,7 +26,7 @@ def login_with_credentials(request, username: str, password: str) -> tuple[User,
     """Returns (user, tokens). The same error whether the username exists or not."""
     address = request.META.get("REMOTE_ADDR") or "-"
     if throttle.is_throttled(username, address):
-        raise LoginThrottled("Too many failed login attempts, try again later")
+        raise LoginThrottledError("Too many failed login attempts, try again later")
     user = User.objects.filter(pk=username).first()
     if username in machine_tokens.machine_usernames() or not _credentials_valid(user, username, password):
         throttle.record_failure(username, address)

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from admin_cohort.auth import jwt_tokens, oidc
 from admin_cohort.auth.errors import AuthError
-from admin_cohort.auth.login import LoginThrottled, login_with_credentials, login_with_oidc_code
+from admin_cohort.auth.login import LoginThrottledError, login_with_credentials, login_with_oidc_code
 from admin_cohort.auth.serializers import (
     CredentialsLoginSerializer,
     ErrorSerializer,
@@ -58,7 +58,7 @@ class LoginView(AuditedViewMixin, APIView):
                 user, tokens = self._oidc_login(request)
             else:
                 return Response({"error": f"Unknown authorization method `{method}`"}, status=401)
-        except LoginThrottled as error:
+        except LoginThrottledError as error:
             return Response({"error": str(error)}, status=429, headers={"Retry-After": "60"})
         except AuthError as error:
             return Response({"error": str(error)}, status=status.HTTP_401_UNAUTHORIZED)

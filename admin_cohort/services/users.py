@@ -10,7 +10,7 @@ from admin_cohort.models import User
 from admin_cohort.plugins import rights
 
 
-class InvalidUsername(Exception):
+class InvalidUsernameError(Exception):
     pass
 
 
@@ -36,7 +36,7 @@ def update_user(*, user: User, data: dict, updated_by: User) -> User:
 def check_user(username: str) -> tuple[dict | None, bool]:
     """(identity, already_exists); identity None when nobody has that username.
 
-    Raises InvalidUsername, or hooks.HookError when the directory cannot be asked.
+    Raises InvalidUsernameError, or hooks.HookError when the directory cannot be asked.
     """
     user = User.objects.filter(pk=username).first()
     if user is not None:
@@ -47,6 +47,6 @@ def check_user(username: str) -> tuple[dict | None, bool]:
             "email": user.email,
         }, True
     if not re.match(settings.USERNAME_REGEX, username):
-        raise InvalidUsername(username)
+        raise InvalidUsernameError(username)
     identity = hooks.lookup_identity(username)
     return identity, False

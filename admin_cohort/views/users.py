@@ -86,7 +86,7 @@ class UserViewSet(
     def check(self, request, username: str):
         try:
             identity, already_exists = user_services.check_user(username)
-        except user_services.InvalidUsername:
+        except user_services.InvalidUsernameError:
             return Response({"message": "Invalid username format"}, status=400)
         except HookError as error:
             return Response({"message": str(error)}, status=502)
