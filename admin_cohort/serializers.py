@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
 
 from admin_cohort.models import MaintenancePhase, ReleaseNote, RequestLog, User
 
@@ -31,10 +32,16 @@ class UserSerializer(serializers.ModelSerializer):
         fields = ["username", "firstname", "lastname", "email", "display_name", "created_by", "updated_by"]
 
 
+def _unique(field: str) -> UniqueValidator:
+    # Soft-deleted users still hold their username and e-mail in the table's unique indexes.
+    return UniqueValidator(User.all_objects.all(), message=f"user with this {field} already exists.")
+
+
 class UserCreateSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(max_length=30, validators=[_unique("username")])
     firstname = serializers.CharField(max_length=150)
     lastname = serializers.CharField(max_length=150)
-    email = serializers.EmailField(max_length=254)
+    email = serializers.EmailField(max_length=254, validators=[_unique("email")])
     password = serializers.CharField(write_only=True, required=False, max_length=4096, trim_whitespace=False)
 
     class Meta:
@@ -55,7 +62,7 @@ class UserUpdateSerializer(serializers.ModelSerializer):
 
     firstname = serializers.CharField(max_length=150, required=False)
     lastname = serializers.CharField(max_length=150, required=False)
-    email = serializers.EmailField(max_length=254, required=False)
+    email = serializers.EmailField(max_length=254, required=False, validators=[_unique("email")])
 
     class Meta:
         model = User
