@@ -91,3 +91,35 @@ class TestStartUp:
     def test_embedded_mode_needs_no_variable(self, tmp_path):
         result = start_django(EMBEDDED_DB_PATH=str(tmp_path / "d"))
         assert result.returncode == 0, result.stderr
+
+
+def run_in_django(code: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **env}
+    return subprocess.run(
+        [sys.executable, "manage.py", "shell", "-v", "0", "-c", code],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.slow
+def test_an_app_left_out_of_included_apps_has_no_urls_nor_hooks(tmp_path):
+    code = (
+        "from django.urls import resolve, Resolver404\n"
+        "from admin_cohort import plugins\n"
+        "def mounted(path):\n"
+        "    try:\n"
+        "        resolve(path); return True\n"
+        "    except Resolver404:\n"
+        "        return False\n"
+        "print(mounted('/accesses/'), mounted('/webcontent/contents/'), "
+        "type(plugins.rights()).__name__, len(plugins._state['post_auth_hooks']))"
+    )
+    only_contents = run_in_django(code, INCLUDED_APPS="content_management", EMBEDDED_DB_PATH=str(tmp_path / "a"))
+    assert only_contents.returncode == 0, only_contents.stderr
+    assert only_contents.stdout.split() == ["False", "True", "AccessRightsProvider", "0"]
+    both = run_in_django(code, INCLUDED_APPS="accesses,content_management", EMBEDDED_DB_PATH=str(tmp_path / "b"))
+    assert both.stdout.split() == ["True", "True", "AccessesRightsProvider", "1"]
