@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from admin_cohort.auth import jwt_tokens
@@ -17,6 +18,17 @@ class Client(APIClient):
         self.tokens = pair
         self.credentials(HTTP_AUTHORIZATION=f"Bearer {pair.access_token}", HTTP_AUTHORIZATIONMETHOD="JWT")
         return self
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with none of this run's cache keys (throttle counters, tick locks, responses).
+
+    `delete_pattern` honours the run's key prefix: unlike `cache.clear()`, it never flushes the Redis
+    database that the broker and other runs share.
+    """
+    cache.delete_pattern("*")
+    yield
 
 
 @pytest.fixture

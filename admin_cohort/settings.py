@@ -258,6 +258,8 @@ ENABLE_OIDC_AUTH = env.boolean("ENABLE_OIDC_AUTH", False)
 OIDC_AUDIENCE = env.comma_list("OIDC_AUDIENCE")
 OIDC_EXTRA_SERVER_URLS = env.comma_list("OIDC_EXTRA_SERVER_URLS")
 OIDC_JWKS_CACHE_SECONDS = env.integer("OIDC_JWKS_CACHE_SECONDS", 3600)
+# a token naming an unknown kid refetches the key set at most once per this delay (no IdP flooding)
+OIDC_JWKS_REFETCH_COOLDOWN_SECONDS = env.integer("OIDC_JWKS_REFETCH_COOLDOWN_SECONDS", 10)
 
 
 def _oidc_servers() -> list[dict[str, str]]:

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 _logger = logging.getLogger("info")
+IDENTITY_FIELDS = ("username", "firstname", "lastname", "email")
 
 
 class HookError(Exception):
@@ -23,7 +24,7 @@ def _load(path: str):
     try:
         return import_string(path)
     except ImportError:
-        _logger.error("Authentication hook %r cannot be imported", path)
+        _logger.error("Hook %r cannot be imported", path)
         return None
 
 
@@ -57,8 +58,12 @@ def lookup_identity(username: str) -> dict | None:
             _logger.exception("Identity hook %r failed", path)
             failures += 1
             continue
-        if identity:
-            return identity
+        if identity and not isinstance(identity, dict):
+            _logger.error("Identity hook %r returned a %s, not a dict", path, type(identity).__name__)
+            failures += 1
+        elif identity:
+            # only the documented fields: a hook must not leak other directory attributes to the caller
+            return {field: identity.get(field) for field in IDENTITY_FIELDS}
     if failures == len(settings.USER_IDENTITY_HOOKS):
         raise HookError("The identity service could not be reached")
     return None

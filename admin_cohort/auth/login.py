@@ -1,4 +1,4 @@
-"""Login services: credentials (local, then external hooks) and OIDC authorization code."""
+"""Login services: credentials (local, then external hooks), OIDC authorization code, and logout."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from admin_cohort.auth import hooks, jwt_tokens, machine_tokens, oidc, throttle
 from admin_cohort.auth.errors import AuthError
+from admin_cohort.auth.service import JWT, OIDC
 from admin_cohort.models import User
 
 INVALID_CREDENTIALS = "Invalid username or password!"
@@ -53,3 +54,16 @@ def _open_session(request, user: User) -> User:
     user.last_login = timezone.now()
     user.save(update_fields=["last_login"])
     return user
+
+
+def end_login(*, method: str | None, access_token, refresh_token: str | None) -> None:
+    """Logout at the token issuer: revoke our own tokens (JWT) or close the IdP session (OIDC).
+
+    Raises AuthError for an unusable refresh token, IdentityProviderError when the IdP fails.
+    """
+    if method == JWT and isinstance(access_token, str):
+        jwt_tokens.revoke_login(jwt_tokens.verify_access_token(access_token))
+    elif method == OIDC:
+        if not refresh_token:
+            raise AuthError("Logout request missing `refresh_token`")
+        oidc.logout(refresh_token, access_token)

@@ -10,7 +10,7 @@ import jwt
 import requests
 from django.conf import settings
 
-from admin_cohort.auth.errors import AuthError
+from admin_cohort.auth.errors import AuthError, IdentityProviderError
 from admin_cohort.http import http_session
 
 _logger = logging.getLogger("info")
@@ -101,10 +101,14 @@ class _JwksClients:
         with self._lock:
             client = self._clients.get(issuer)
             if client is None:
+                # no per-kid LRU cache (cache_keys): it never expires, so a key the IdP withdrew would stay
+                # trusted; the key set cache alone honours the TTL and the refetch on an unknown kid
                 client = jwt.PyJWKClient(
                     f"{issuer}/protocol/openid-connect/certs",
-                    cache_keys=True,
-                    lifespan=settings.OIDC_JWKS_CACHE_SECONDS,
+                    cache_keys=False,
+                    cache_jwk_set=settings.OIDC_JWKS_CACHE_SECONDS > 0,
+                    lifespan=max(settings.OIDC_JWKS_CACHE_SECONDS, 1),
+                    cooldown_duration=max(settings.OIDC_JWKS_REFETCH_COOLDOWN_SECONDS, 0),
                     timeout=10,
                 )
                 self._clients[issuer] = client
@@ -138,7 +142,7 @@ def verify_access_token(token: str) -> str:
             issuer=issuer,
             options={"require": ["exp", "iss"], "verify_aud": bool(settings.OIDC_AUDIENCE)},
         )
-    except (jwt.PyJWTError, jwt.PyJWKClientError) as error:
+    except (jwt.PyJWTError, ValueError) as error:  # ValueError: PyJWKClient lets a non-JSON key set through
         raise AuthError("Token is invalid or expired") from error
     username = claims.get("preferred_username")
     if not isinstance(username, str) or not username:
@@ -179,6 +183,6 @@ def logout(refresh_token: str, access_token: str) -> None:
     try:
         response = http_session().post(realm.logout_url, data=data, headers={"Authorization": f"Bearer {access_token}"})
     except requests.RequestException as error:
-        raise AuthError(f"Error during logout: {error.__class__.__name__}") from error
+        raise IdentityProviderError(f"Error during logout: {error.__class__.__name__}") from error
     if response.status_code != 204:
-        raise AuthError(f"Error during logout: identity provider answered {response.status_code}")
+        raise IdentityProviderError(f"Error during logout: identity provider answered {response.status_code}")

@@ -50,7 +50,8 @@ def authenticate_machine_token(token: str) -> User | None:
 
 
 def bind_to_request_context(user: User, headers: Mapping[str, str]) -> None:
-    request_context.user_id.set(user.username)
+    """Log lines name the real caller; the impersonated user goes in `impersonating`."""
+    request_context.user_id.set(getattr(user, "impersonated_by", None) or user.username)
     impersonated = headers.get("X-Impersonate")
     if impersonated:
         request_context.impersonating.set(impersonated)

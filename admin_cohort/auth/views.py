@@ -10,8 +10,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from admin_cohort.auth import jwt_tokens, oidc
-from admin_cohort.auth.errors import AuthError
-from admin_cohort.auth.login import LoginThrottledError, login_with_credentials, login_with_oidc_code
+from admin_cohort.auth.errors import AuthError, IdentityProviderError
+from admin_cohort.auth.login import LoginThrottledError, end_login, login_with_credentials, login_with_oidc_code
 from admin_cohort.auth.serializers import (
     CredentialsLoginSerializer,
     ErrorSerializer,
@@ -120,19 +120,18 @@ class LogoutView(APIView):
         body = LogoutSerializer(data=request.data)
         if not body.is_valid():
             return Response({"error": "Invalid `refresh_token`"}, status=400)
-        method = request.META.get("HTTP_AUTHORIZATIONMETHOD")
         try:
-            if method == JWT and isinstance(request.auth, str):
-                jwt_tokens.revoke_login(jwt_tokens.verify_access_token(request.auth))
-            elif method == OIDC:
-                refresh_token = body.validated_data.get("refresh_token")
-                if not refresh_token:
-                    return Response({"error": "Logout request missing `refresh_token`"}, status=400)
-                oidc.logout(refresh_token, request.auth)
-        except AuthError as error:
-            close_session(request)
+            end_login(
+                method=request.META.get("HTTP_AUTHORIZATIONMETHOD"),
+                access_token=request.auth,
+                refresh_token=body.validated_data.get("refresh_token"),
+            )
+        except IdentityProviderError as error:
             return Response({"error": str(error)}, status=502)
-        close_session(request)
+        except AuthError as error:
+            return Response({"error": str(error)}, status=400)
+        finally:
+            close_session(request)
         return Response({})
 
 

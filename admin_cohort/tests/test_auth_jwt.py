@@ -8,7 +8,6 @@ from datetime import timedelta
 import jwt
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 
 from admin_cohort.models import RequestLog, User
 from tests.factories import UserFactory
@@ -25,13 +24,6 @@ def login(client, username: str, password: str = PASSWORD, fmt: str = "multipart
 
 def bearer(token: str, method: str = "JWT") -> dict:
     return {"HTTP_AUTHORIZATION": f"Bearer {token}", "HTTP_AUTHORIZATIONMETHOD": method}
-
-
-@pytest.fixture(autouse=True)
-def _clear_throttle():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 class TestLogin:

@@ -1,0 +1,200 @@
+"""A small fake HTTP service on loopback, recording every request it receives.
+
+Fakes subclass `FakeServer` (or use it directly) and register routes; a test reads `server.requests` to
+assert what the backend really sent. Routes are matched newest first, so a test can override a default
+route (e.g. make an endpoint fail) by registering the same method and pattern again.
+
+    with FakeServer() as server:
+        server.route("POST", "/jobs/{job_id}", lambda request, job_id: Reply(json={"id": job_id}))
+        requests.post(f"{server.url}/jobs/1")
+        assert server.requests[0].path == "/jobs/1"
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from requests.structures import CaseInsensitiveDict
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: CaseInsensitiveDict
+    body: bytes
+
+    @property
+    def form(self) -> dict[str, str]:
+        """Form fields of an urlencoded body (last value wins for repeated fields)."""
+        return {key: values[-1] for key, values in parse_qs(self.body.decode(), keep_blank_values=True).items()}
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    json: Any = None
+    body: bytes | str = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def encoded(self) -> tuple[bytes, dict[str, str]]:
+        headers = dict(self.headers)
+        if self.json is not None:
+            headers.setdefault("Content-Type", "application/json")
+            return json.dumps(self.json).encode(), headers
+        return self.body.encode() if isinstance(self.body, str) else self.body, headers
+
+
+Handler = Callable[..., Reply]
+"""Called with the RecordedRequest and the pattern's `{placeholders}` as keyword arguments."""
+
+
+@dataclass(frozen=True)
+class _Route:
+    method: str
+    regex: re.Pattern
+    handler: Handler
+
+
+def _compile(pattern: str) -> re.Pattern:
+    parts = re.split(r"\{(\w+)\}", pattern)
+    # even indexes are literal text, odd indexes are placeholder names
+    regex = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>[^/]+)" for i, part in enumerate(parts))
+    return re.compile(f"^{regex}/?$")
+
+
+class FakeServer:
+    def __init__(self) -> None:
+        self.requests: list[RecordedRequest] = []
+        self._routes: list[_Route] = []
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- configuration -------------------------------------------------------------------------------
+
+    def route(self, method: str, pattern: str, handler: Handler) -> None:
+        """`pattern` is a path with `{name}` placeholders matching one segment; a trailing slash is optional."""
+        with self._lock:
+            self._routes.insert(0, _Route(method.upper(), _compile(pattern), handler))
+
+    def reply(self, method: str, pattern: str, reply: Reply) -> None:
+        """A fixed answer, typically to make one endpoint fail in a test."""
+        self.route(method, pattern, lambda request, **_params: reply)
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("The fake server is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeServer:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # shutdown() waits up to one poll interval
+            name=type(self).__name__,
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join(timeout=5)
+            self._server = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    # -- inspection ----------------------------------------------------------------------------------
+
+    def requests_to(self, path_suffix: str, method: str | None = None) -> list[RecordedRequest]:
+        with self._lock:
+            return [
+                r
+                for r in self.requests
+                if r.path.rstrip("/").endswith(path_suffix.rstrip("/")) and (method is None or r.method == method)
+            ]
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    # -- dispatch ------------------------------------------------------------------------------------
+
+    def _dispatch(self, request: RecordedRequest) -> Reply:
+        with self._lock:
+            self.requests.append(request)
+            routes = list(self._routes)
+        for route in routes:
+            match = route.regex.match(request.path)
+            if match and route.method == request.method:
+                return route.handler(request, **match.groupdict())
+        return Reply(status=404, json={"error": f"no route for {request.method} {request.path}"})
+
+
+def _handler_class(server: FakeServer) -> type[BaseHTTPRequestHandler]:
+    class _Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _handle(self) -> None:
+            split = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            request = RecordedRequest(
+                method=self.command,
+                path=split.path,
+                query=parse_qs(split.query, keep_blank_values=True),
+                headers=CaseInsensitiveDict(self.headers.items()),
+                body=self.rfile.read(length) if length else b"",
+            )
+            try:
+                reply = server._dispatch(request)
+            except Exception:  # a broken fake must answer, not hang the backend under test
+                reply = Reply(status=500, body=traceback.format_exc(), headers={"Content-Type": "text/plain"})
+            body, headers = reply.encoded()
+            self.send_response(reply.status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        # names imposed by http.server
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle  # noqa: N815
+
+        def log_message(self, format, *args) -> None:  # keep test output clean
+            pass
+
+    return _Handler
+
+
+def closed_port_url() -> str:
+    """The URL of a loopback port nobody listens on: connections are refused at once."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
