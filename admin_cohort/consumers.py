@@ -1,4 +1,7 @@
-"""The websocket at /ws/: the client authenticates with its first JSON frame, then receives pushes."""
+"""The websocket at /ws/: the client authenticates with its first JSON frame, then receives pushes.
+
+Unlike upstream, an unknown `auth_method` is refused ("forbidden"), not left "pending": it can never succeed.
+"""
 
 from __future__ import annotations
 
@@ -35,8 +38,8 @@ class PushConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None):
         try:
             message = json.loads(text_data or "")
-        except ValueError:
-            return  # non-JSON frames are ignored
+        except (ValueError, RecursionError):
+            return  # non-JSON (or absurdly nested) frames are ignored
         if not isinstance(message, dict) or not isinstance(message.get("token"), str) or "auth_method" not in message:
             await self.send(_handshake("pending", MISSING_KEYS))
             return
@@ -49,11 +52,16 @@ class PushConsumer(AsyncWebsocketConsumer):
             await self.send(_handshake("forbidden", "Bad token"))
             await self.close()
             return
-        for group in (user_group(user.username), BROADCAST_GROUP):
-            await self.channel_layer.group_add(group, self.channel_name)
-            if group not in self.groups_joined:
-                self.groups_joined.append(group)
+        await self._join([user_group(user.username), BROADCAST_GROUP])
         await self.send(_handshake("accepted"))
+
+    async def _join(self, groups: list[str]) -> None:
+        # A re-handshake as another user must stop the pushes meant for the previous one.
+        for group in set(self.groups_joined) - set(groups):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined = groups
 
     async def disconnect(self, code):
         for group in self.groups_joined:

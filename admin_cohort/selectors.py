@@ -19,10 +19,10 @@ def current_maintenance() -> MaintenancePhase | None:
     )
 
 
-def current_or_next_maintenance(current_only: bool = False) -> MaintenancePhase | None:
+def current_or_next_maintenance() -> MaintenancePhase | None:
     """The running phase (the one ending last), else the next one to start."""
     current = current_maintenance()
-    if current is not None or current_only:
+    if current is not None:
         return current
     return MaintenancePhase.objects.filter(start_datetime__gte=timezone.now()).order_by("start_datetime", "id").first()
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC
+
 from django.http import JsonResponse
 
 from admin_cohort.auth.authentication import bearer_token
@@ -18,7 +20,8 @@ class MaintenanceGateMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.method in SAFE_METHODS or request.path.startswith(OPEN_PREFIXES):
+        # path_info: the routed path, without the prefix the backend may be mounted under (SCRIPT_NAME).
+        if request.method in SAFE_METHODS or request.path_info.startswith(OPEN_PREFIXES):
             return self.get_response(request)
         token = bearer_token(request.META.get("HTTP_AUTHORIZATION"))
         if token and is_gate_bypass_token(token):
@@ -26,7 +29,7 @@ class MaintenanceGateMiddleware:
         phase = current_maintenance()
         if phase is None or not phase.active:
             return self.get_response(request)
-        end = phase.end_datetime.strftime("%d/%m/%Y, %H:%M:%S")
+        end = phase.end_datetime.astimezone(UTC).strftime("%d/%m/%Y, %H:%M:%S")
         return JsonResponse(
             {
                 "message": f"The server is unavailable for maintenance up to {end} for the following reason: "

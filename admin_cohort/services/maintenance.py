@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from admin_cohort.models import MaintenancePhase
-from admin_cohort.selectors import current_maintenance, current_or_next_maintenance
+from admin_cohort.selectors import current_maintenance
 from admin_cohort.services.ws_events import broadcast
 
 NOTIFY_WINDOW = timedelta(minutes=1)
@@ -17,8 +17,8 @@ def maintenance_info(phase: MaintenancePhase, active: bool | None = None) -> dic
     return {
         "id": phase.id,
         "subject": phase.subject,
-        "maintenance_start": phase.start_datetime.isoformat(),
-        "maintenance_end": phase.end_datetime.isoformat(),
+        "maintenance_start": phase.start_datetime.astimezone(UTC).isoformat(),
+        "maintenance_end": phase.end_datetime.astimezone(UTC).isoformat(),
         "active": phase.active if active is None else active,
         "type": phase.type,
         "message": phase.message,
@@ -26,14 +26,17 @@ def maintenance_info(phase: MaintenancePhase, active: bool | None = None) -> dic
 
 
 def notify(info: dict, forced_active: bool | None = None) -> bool:
-    """Broadcast one maintenance message, `active` recomputed now unless forced (deletions).
+    """Broadcast one maintenance message (after commit), `active` recomputed now unless forced (deletions).
 
     An "ended" message is dropped while another phase is running. Returns whether it was sent.
     """
     phase = MaintenancePhase.objects.filter(pk=info["id"]).first()
     if forced_active is not None:
         info = {**info, "active": forced_active}
-    elif phase is not None:
+    elif phase is None:
+        # Deleted since the notification was scheduled: its deletion already told the clients.
+        return False
+    else:
         info = maintenance_info(phase)
     if not info["active"]:
         running = current_maintenance()
@@ -46,8 +49,8 @@ def notify(info: dict, forced_active: bool | None = None) -> bool:
 @transaction.atomic
 def create_phase(*, data: dict) -> MaintenancePhase:
     phase = MaintenancePhase.objects.create(**data)
-    if phase.active:
-        broadcast({"type": "maintenance", "info": maintenance_info(phase)})
+    if _is_current(phase):
+        notify(maintenance_info(phase))
     return phase
 
 
@@ -57,8 +60,9 @@ def update_phase(*, phase: MaintenancePhase, data: dict) -> MaintenancePhase:
     for field, value in data.items():
         setattr(phase, field, value)
     phase.save()
+    # A phase moved out of the running window is announced too, so clients lift the maintenance.
     if was_current or _is_current(phase):
-        transaction.on_commit(lambda: notify(maintenance_info(phase)))
+        notify(maintenance_info(phase))
     return phase
 
 
@@ -67,15 +71,14 @@ def delete_phase(*, phase: MaintenancePhase) -> None:
     was_current = _is_current(phase)
     phase.delete()
     if was_current:
-        info = maintenance_info(phase, active=False)
-        transaction.on_commit(lambda: notify(info, forced_active=False))
+        notify(maintenance_info(phase), forced_active=False)
 
 
 def _is_current(phase: MaintenancePhase) -> bool:
     return phase.start_datetime <= timezone.now() <= phase.end_datetime
 
 
-def phases_to_notify() -> tuple[list[tuple[dict, object]], MaintenancePhase | None]:
+def phases_to_notify() -> tuple[list[tuple[dict, datetime]], MaintenancePhase | None]:
     """What the once-a-minute checker schedules: (info, eta) for starts/ends in the window, and the current phase."""
     now = timezone.now()
     low, high = now - NOTIFY_WINDOW, now + NOTIFY_WINDOW
@@ -84,4 +87,4 @@ def phases_to_notify() -> tuple[list[tuple[dict, object]], MaintenancePhase | No
         scheduled.append((maintenance_info(phase, active=True), phase.start_datetime))
     for phase in MaintenancePhase.objects.filter(end_datetime__range=(low, high)):
         scheduled.append((maintenance_info(phase, active=False), phase.end_datetime))
-    return scheduled, current_or_next_maintenance(current_only=True)
+    return scheduled, current_maintenance()

@@ -18,7 +18,7 @@ class MaintenancePhaseViewSet(viewsets.ModelViewSet):
     serializer_class = MaintenancePhaseSerializer
     permission_classes = [MaintenancePermission]
     filterset_class = MaintenancePhaseFilter
-    http_method_names = ["get", "post", "patch", "delete"]
+    http_method_names = ["get", "head", "options", "post", "patch", "delete"]
 
     def perform_create(self, serializer):
         serializer.instance = maintenance_services.create_phase(data=dict(serializer.validated_data))
