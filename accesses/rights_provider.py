@@ -34,11 +34,17 @@ class AccessesRightsProvider(AccessRightsProvider):
         Profile.objects.create(user=user, source=MANUAL, is_active=True)
 
     def rights_change_at(self, user) -> datetime | None:
-        now = timezone.now()
-        mine = Access.objects.of_user(user)
-        upcoming = [
-            mine.filter(start_datetime__gt=now).aggregate(at=Min("start_datetime"))["at"],
-            mine.filter(end_datetime__gte=now).aggregate(at=Min("end_datetime"))["at"],
-        ]
-        upcoming = [moment for moment in upcoming if moment is not None]
-        return min(upcoming) if upcoming else None
+        return _next_start_or_end(Access.objects.of_user(user))
+
+    def next_rights_change_at(self) -> datetime | None:
+        return _next_start_or_end(Access.objects.all())
+
+
+def _next_start_or_end(accesses: QuerySet[Access]) -> datetime | None:
+    now = timezone.now()
+    upcoming = accesses.aggregate(
+        start=Min("start_datetime", filter=Q(start_datetime__gt=now)),
+        end=Min("end_datetime", filter=Q(end_datetime__gte=now)),
+    )
+    moments = [moment for moment in upcoming.values() if moment is not None]
+    return min(moments) if moments else None

@@ -33,6 +33,10 @@ class AccessRightsProvider:
         """The next time this user's rights change by themselves (an access starts or ends), if any."""
         return None
 
+    def next_rights_change_at(self) -> datetime | None:
+        """The next time anybody's rights change by themselves, if any."""
+        return None
+
 
 PostAuthHook = Callable[[object, Mapping[str, str]], object]
 

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
@@ -163,9 +164,13 @@ class RequestLogSerializer(serializers.ModelSerializer):
             "related_names",
         ]
 
+    @extend_schema_field(UserSerializer(allow_null=True))
     def get_user_details(self, log: RequestLog) -> dict | None:
         return UserSerializer(log.user).data if log.user_id else None
 
+    @extend_schema_field(
+        {"type": "object", "additionalProperties": {"type": "string"}, "example": {"name": "Hôpital Nord"}}
+    )
     def get_related_names(self, log: RequestLog) -> dict:
         names: dict = {}
 
@@ -179,6 +184,7 @@ class RequestLogSerializer(serializers.ModelSerializer):
                 for item in value:
                     collect(item)
 
-        with contextlib.suppress(ValueError):
+        # Stored bodies are truncated past a size, so they may not parse.
+        with contextlib.suppress(ValueError, RecursionError):
             collect(json.loads(log.response) if log.response else None)
         return names

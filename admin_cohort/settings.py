@@ -222,8 +222,6 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
-    "SECURITY": [{"JWT": []}],
-    "APPEND_COMPONENTS": {"securitySchemes": {"JWT": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
 }
 
@@ -296,6 +294,13 @@ SOLR_ETL_TOKEN = env.string("SOLR_ETL_TOKEN")
 ROLLOUT_USERNAME = env.string("ROLLOUT_USERNAME", "ROLLOUT_PIPELINE")
 ROLLOUT_TOKEN = env.string("ROLLOUT_TOKEN")
 APPLICATIVE_USERS = [QUERY_EXECUTOR_USERNAME, SOLR_ETL_USERNAME]
+
+# The user that `load_initial_data` sets up with the Full Admin role (empty values fall back to the defaults).
+ADMIN_USERNAME = env.string("ADMIN_USERNAME") or "admin"
+ADMIN_PASSWORD = env.string("ADMIN_PASSWORD") or "admin"
+ADMIN_FIRSTNAME = env.string("ADMIN_FIRSTNAME") or "Admin"
+ADMIN_LASTNAME = env.string("ADMIN_LASTNAME") or "ADMIN"
+ADMIN_EMAIL = env.string("ADMIN_EMAIL") or "admin@backend.fr"
 
 USERNAME_REGEX = env.string("USERNAME_REGEX", "[0-9]")
 EMAIL_REGEX = env.string("EMAIL_REGEX", r"^[\w.+-]+@[\w-]+\.[\w]+$")

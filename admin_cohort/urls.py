@@ -27,7 +27,9 @@ urlpatterns = [
     re_path(r"^cache", CacheAdminView.as_view(), name="cache"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path(
+        "redoc/", SpectacularRedocView.as_view(url_name="schema", template_name="admin_cohort/redoc.html"), name="redoc"
+    ),
     *router.urls,
 ]
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 from datetime import datetime
 
+from django.db import transaction
 from django.utils import timezone
 
 from admin_cohort import request_context
@@ -29,15 +31,23 @@ def mask_sensitive(value):
 
 
 def _compact(value) -> str | None:
-    if value in (None, "", {}, []):
-        return None if value is None else json.dumps(value)
+    if value is None:
+        return None
     text = json.dumps(mask_sensitive(value), separators=(",", ":"), default=str, ensure_ascii=False)
     return text[:MAX_STORED_CHARS]
 
 
+def _ip_or_none(value: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address((value or "").strip()))
+    except ValueError:
+        return None
+
+
 def _client_address(request) -> str | None:
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
-    return (forwarded.split(",")[0].strip() if forwarded else request.META.get("REMOTE_ADDR")) or None
+    """The first forwarded address when the proxy gave a valid one (the header is caller-controlled)."""
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[0]
+    return _ip_or_none(forwarded) or _ip_or_none(request.META.get("REMOTE_ADDR"))
 
 
 def record_request(*, request, view_name: str, view_method: str, started_at: datetime, response) -> None:
@@ -45,28 +55,33 @@ def record_request(*, request, view_name: str, view_method: str, started_at: dat
     try:
         user = getattr(request, "user", None)
         authenticated = bool(user is not None and user.is_authenticated)
-        data = getattr(request, "data", None)
-        query = dict(request.query_params) if hasattr(request, "query_params") else {}
-        RequestLog.objects.create(
-            user=user if authenticated else None,
-            username_persistent=user.username if authenticated else "Anonymous",
-            impersonated_by=getattr(user, "impersonated_by", None),
-            trace_id=request_context.trace_id.get(),
-            requested_at=started_at,
-            response_ms=int((timezone.now() - started_at).total_seconds() * 1000),
-            path=request.path[:1024],
-            view=view_name[:200],
-            view_method=view_method[:200],
-            remote_addr=_client_address(request),
-            host=request.get_host()[:200],
-            method=request.method,
-            user_agent=(request.META.get("HTTP_USER_AGENT") or "")[:255],
-            query_params=_compact(query) if query else _compact(_plain(data)),
-            data=_compact(_plain(data)),
-            response=_compact(getattr(response, "data", None)) if response.status_code < 400 else None,
-            errors=_compact(getattr(response, "data", None)) if response.status_code >= 400 else None,
-            status_code=response.status_code,
-        )
+        body = _plain(getattr(request, "data", None))
+        query = _plain(request.query_params) if hasattr(request, "query_params") else {}
+        failed = response.status_code >= 400
+        answer = _compact(getattr(response, "data", None))
+        # A savepoint: a row that cannot be stored must not break the caller's transaction.
+        with transaction.atomic():
+            RequestLog.objects.create(
+                user=user if authenticated else None,
+                username_persistent=user.username if authenticated else "Anonymous",
+                impersonated_by=getattr(user, "impersonated_by", None),
+                trace_id=request_context.trace_id.get(),
+                requested_at=started_at,
+                response_ms=int((timezone.now() - started_at).total_seconds() * 1000),
+                path=request.path[:1024],
+                view=view_name[:200],
+                view_method=view_method[:200],
+                remote_addr=_client_address(request),
+                host=request.get_host()[:200],
+                method=request.method,
+                user_agent=(request.META.get("HTTP_USER_AGENT") or "")[:255],
+                query_params=_compact(query or body),
+                data=_compact(body),
+                # Compact JSON: the Portail filters on substrings such as `"id":42`.
+                response=None if failed else answer,
+                errors=answer if failed else None,
+                status_code=response.status_code,
+            )
     except Exception:
         _logger.exception("Could not record request %s %s", request.method, request.path)
 

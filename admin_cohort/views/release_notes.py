@@ -18,4 +18,4 @@ class ReleaseNoteViewSet(
     serializer_class = ReleaseNoteSerializer
     permission_classes = [ReadAuthenticatedWriteFullAdmin]
     search_fields = ["title", "message"]
-    http_method_names = ["get", "post", "patch"]
+    http_method_names = ["get", "post", "patch", "head", "options"]

@@ -33,13 +33,15 @@ class UserViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
+    queryset = User.objects.none()  # the model, for the schema; get_queryset() restricts to the caller
     lookup_field = "username"
     lookup_value_regex = "[^/]+"
     permission_classes = [UsersPermission]
     filterset_class = UserFilter
     search_fields = ["username", "firstname", "lastname", "email"]
-    http_method_names = ["get", "post", "patch"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
     audited_methods = ("POST", "PATCH")
+    cache_depends_on_everyones_rights = True  # who is listed depends on who holds a valid access
 
     def get_queryset(self) -> QuerySet[User]:
         return users_visible_to(self.request.user).order_by("username")
