@@ -1,0 +1,80 @@
+"""Ancestry of the perimeter tree, computed once from the parent links when a tree is loaded or synced.
+
+Rights queries read the stored result (`level`, `above_levels_ids`, `inferior_levels_ids`, `full_path`)
+and never walk the tree, so every loader computes it here, in one pass over the whole tree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+ROOT_LEVEL = 1
+PATH_SEPARATOR = "/"
+
+
+class TreeError(ValueError):
+    """The parent links do not form a tree; `node_id` is a perimeter to blame."""
+
+    def __init__(self, message: str, node_id: int) -> None:
+        super().__init__(message)
+        self.node_id = node_id
+
+
+@dataclass(frozen=True)
+class Ancestry:
+    level: int
+    ancestor_ids: tuple[int, ...]  # root first, the node itself excluded
+    child_ids: tuple[int, ...]  # direct children only, ascending
+
+
+def compute_ancestry(parents: Mapping[int, int | None]) -> dict[int, Ancestry]:
+    """Every node's level, ancestors and children from `{node id: parent id or None}`.
+
+    Several roots are accepted (a forest); whether exactly one is required is the caller's rule.
+    Raises TreeError for a parent that is not a node or for a cycle.
+    """
+    chains: dict[int, tuple[int, ...]] = {}
+    for start in parents:
+        # Walk up until a node whose chain is known; iterative so that deep trees cannot hit the recursion limit.
+        path: list[int] = []
+        on_path: set[int] = set()
+        node: int | None = start
+        while node is not None and node not in chains:
+            if node in on_path:
+                raise TreeError(f"perimeter {node} is its own ancestor (cycle in the parent links)", node)
+            if node not in parents:
+                child = path[-1]
+                raise TreeError(f"perimeter {child} has an unknown parent {node}", child)
+            path.append(node)
+            on_path.add(node)
+            node = parents[node]
+        above = () if node is None else (*chains[node], node)
+        for member in reversed(path):
+            chains[member] = above
+            above = (*above, member)
+
+    children: dict[int, list[int]] = {node: [] for node in parents}
+    for node, parent in parents.items():
+        if parent is not None:
+            children[parent].append(node)
+    return {
+        node: Ancestry(level=ROOT_LEVEL + len(chain), ancestor_ids=chain, child_ids=tuple(sorted(children[node])))
+        for node, chain in chains.items()
+    }
+
+
+def join_ids(ids: Iterable[int]) -> str | None:
+    """The stored form of an id list: comma-joined without spaces, None when empty (root's ancestors, leaves)."""
+    text = ",".join(str(i) for i in ids)
+    return text or None
+
+
+def parse_ids(text: str | None) -> list[int]:
+    """The inverse of join_ids; raises ValueError on a non-integer item."""
+    return [int(item) for item in (text or "").split(",") if item.strip()]
+
+
+def full_path(node_id: int, ancestry: Ancestry, labels: Mapping[int, str]) -> str:
+    """`label/label/…` from the root down to the node (the sort key of read-rights listings)."""
+    return PATH_SEPARATOR.join(labels[i] for i in (*ancestry.ancestor_ids, node_id))
