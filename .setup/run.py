@@ -10,7 +10,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from venv_setup import ROOT, ensure_venv  # noqa: E402
+from venv_setup import ROOT, ensure_venv
 
 if __name__ == "__main__":
     python = ensure_venv("requirements.txt")

@@ -14,7 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from venv_setup import ROOT, ensure_venv  # noqa: E402
+from venv_setup import ROOT, ensure_venv
 
 SERVICES = {
     "PostgreSQL": (

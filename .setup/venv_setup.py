@@ -18,7 +18,7 @@ PYTHON = VENV / "bin" / "python"
 
 
 def ensure_venv(requirements: str) -> Path:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (runs on any Python, before the venv exists)
         sys.exit("Python 3.11 or newer is required.")
     if not PYTHON.exists():
         print("Creating the virtual environment in .venv …", flush=True)
