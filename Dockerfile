@@ -1,8 +1,22 @@
+# Production image of the Cohort360 backend. docker-compose.yml runs it as web (Daphne), worker, beat and init.
 FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
 WORKDIR /app
+# Dependencies first: this layer is rebuilt only when requirements.txt changes.
 COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
+RUN pip install -r requirements.txt
+
 COPY . .
-ENV PYTHONUNBUFFERED=1
+# var/ keeps beat's schedule; static_root/ receives collectstatic (a volume shared with the proxy).
+RUN useradd --create-home --uid 1000 cohort \
+    && mkdir -p var static_root \
+    && chown cohort:cohort var static_root
+USER cohort
+
 EXPOSE 8000
 CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "admin_cohort.asgi:application"]

@@ -1,7 +1,7 @@
-#!/usr/bin/env python3
-"""Runs the whole product on embedded defaults: SQLite, in-process worker and scheduler, demo data.
+"""Embedded mode in one command: `python3 .setup/run.py [--host HOST] [--port PORT]`.
 
-Usage: python3 .setup/run.py [--host 127.0.0.1] [--port 8000]
+Creates .venv if needed, installs requirements.txt when it changed, then runs `manage.py run_embedded`
+(SQLite, in-process task worker and scheduler, demo data, Swagger UI at /docs).
 """
 
 from __future__ import annotations
@@ -9,11 +9,10 @@ from __future__ import annotations
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from venv_setup import ROOT, ensure_venv
+from bootstrap import REPO, ensure_venv, exec_in_repo
 
 if __name__ == "__main__":
     python = ensure_venv("requirements.txt")
-    env = {k: v for k, v in os.environ.items() if k != "DB_NAME"}
-    os.chdir(ROOT)
-    os.execve(str(python), [str(python), "manage.py", "run_embedded", *sys.argv[1:]], env)
+    # An empty DB_NAME beats a DB_NAME from the shell or from a production .env: this command is the embedded mode.
+    os.environ["DB_NAME"] = ""
+    exec_in_repo(python, str(REPO / "manage.py"), "run_embedded", *sys.argv[1:])

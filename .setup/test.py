@@ -1,59 +1,93 @@
-#!/usr/bin/env python3
-"""Runs the whole test-suite against real PostgreSQL and Redis (started here when installed but stopped).
+"""The whole test-suite: `python3 .setup/test.py [pytest arguments]`.
 
-Usage: python3 .setup/test.py [pytest arguments]
+Creates .venv if needed, installs requirements-dev.txt when it changed, makes sure PostgreSQL and Redis
+answer on 127.0.0.1 (starting the local servers when they are installed but stopped), then runs pytest
+and exits with its exit code.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from venv_setup import ROOT, ensure_venv
+from bootstrap import ensure_venv, exec_in_repo, fail
 
-SERVICES = {
-    "PostgreSQL": (
-        5432,
-        "pg_ctlcluster",
-        "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql | head -1) main start",
-    ),
-    "Redis": (
-        6379,
-        "redis-server",
-        'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no',
-    ),
-}
+HOST = "127.0.0.1"
+POSTGRES_PORT = 5432
+REDIS_PORT = 6379
+START_TIMEOUT = 30
+POSTGRES_CONFIGS = Path("/etc/postgresql")
 
 
-def reachable(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(1)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+def _answers(port: int) -> bool:
+    try:
+        socket.create_connection((HOST, port), timeout=1).close()
+    except OSError:
+        return False
+    return True
 
 
-def ensure_services() -> None:
-    for name, (port, program, command) in SERVICES.items():
-        if reachable(port):
-            continue
-        if shutil.which(program) is None:
-            sys.exit(f"{name} is not reachable on 127.0.0.1:{port} and `{program}` is not installed: install it.")
-        print(f"Starting {name} …", flush=True)
-        subprocess.run(command, shell=True, check=False)
-        for _ in range(30):
-            if reachable(port):
-                break
-            time.sleep(1)
-        else:
-            sys.exit(f"{name} did not start on 127.0.0.1:{port}.")
+def _wait_for(port: int) -> bool:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if _answers(port):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def _start_postgres() -> str | None:
+    """None once PostgreSQL answers, else what is missing."""
+    if shutil.which("pg_ctlcluster") is None or not POSTGRES_CONFIGS.is_dir():
+        return "PostgreSQL is not installed (no pg_ctlcluster, no /etc/postgresql): apt-get install postgresql"
+    versions = sorted(
+        (p.name for p in POSTGRES_CONFIGS.iterdir() if p.is_dir()), key=lambda v: int(v) if v.isdigit() else 0
+    )
+    if not versions:
+        return "PostgreSQL has no cluster in /etc/postgresql: pg_createcluster <version> main"
+    print(f"Starting PostgreSQL {versions[-1]} …", flush=True)
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", "start"])
+    return None
+
+
+def _start_redis() -> str | None:
+    if shutil.which("redis-server") is None:
+        return "Redis is not installed (no redis-server): apt-get install redis-server"
+    print("Starting Redis …", flush=True)
+    subprocess.run(
+        [
+            "redis-server",
+            "--daemonize",
+            "yes",
+            "--bind",
+            HOST,
+            "--port",
+            str(REDIS_PORT),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]
+    )
+    return None
+
+
+def ensure_service(name: str, port: int, start) -> None:
+    if _answers(port):
+        return
+    missing = start()
+    if missing is not None:
+        fail(f"{name} does not answer on {HOST}:{port} and cannot be started here. {missing}")
+    if not _wait_for(port):
+        fail(f"{name} was started but does not answer on {HOST}:{port} after {START_TIMEOUT} s")
 
 
 if __name__ == "__main__":
     python = ensure_venv("requirements-dev.txt")
-    ensure_services()
-    os.chdir(ROOT)
-    sys.exit(subprocess.run([str(python), "-m", "pytest", *sys.argv[1:]]).returncode)
+    ensure_service("PostgreSQL", POSTGRES_PORT, _start_postgres)
+    ensure_service("Redis", REDIS_PORT, _start_redis)
+    exec_in_repo(python, "-m", "pytest", *sys.argv[1:])

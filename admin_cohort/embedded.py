@@ -8,6 +8,7 @@ production; only the transport differs.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
 import sys
@@ -29,11 +30,11 @@ from django.db.migrations.executor import MigrationExecutor
 from admin_cohort.env import BASE_DIR
 
 DEMO_PERIMETERS = BASE_DIR / ".setup" / "perimeters.example.csv"
-DEFAULT_ADMIN_PASSWORD = "admin"
 # Short, so that a task sent by a request starts at once rather than on the transport's 1 s poll.
 BROKER_POLLING_SECONDS = 0.1
 WORKER_READY_TIMEOUT = 30
 ANNOUNCE_TIMEOUT = 60
+CELERY_OVERRIDES = ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")
 STOP_TIMEOUT = 15
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -65,7 +66,12 @@ def worker_thread(app: Celery) -> Iterator[WorkController]:
         without_mingle=True,
         without_gossip=True,
     )
-    thread = threading.Thread(target=worker.start, name="celery-worker", daemon=True)
+
+    def serve() -> None:
+        app.set_current()  # for this thread only: the solo pool looks tasks up on the current app
+        worker.start()
+
+    thread = threading.Thread(target=serve, name="celery-worker", daemon=True)
     thread.start()
     if not worker.ready.wait(WORKER_READY_TIMEOUT):
         raise CommandError(f"the task worker did not start within {WORKER_READY_TIMEOUT} s")
@@ -157,7 +163,9 @@ def _public_url(host: str, port: int) -> str:
 
 def _banner(host: str, port: int) -> str:
     password = (
-        DEFAULT_ADMIN_PASSWORD if settings.ADMIN_PASSWORD == DEFAULT_ADMIN_PASSWORD else "(the value of ADMIN_PASSWORD)"
+        settings.ADMIN_PASSWORD
+        if settings.ADMIN_PASSWORD == settings.DEFAULT_ADMIN_PASSWORD
+        else "(the value of ADMIN_PASSWORD)"
     )
     url = _public_url(host, port)
     return (
@@ -177,6 +185,9 @@ def run(*, host: str, port: int, stdout: TextIO) -> None:
             "run_embedded serves the embedded mode only, and DB_NAME is set (production mode). "
             "Unset DB_NAME, or run the production processes (see README.md)."
         )
+    # Celery lets these variables override the configured transports, which must stay in this process.
+    for name in CELERY_OVERRIDES:
+        os.environ.pop(name, None)
     from admin_cohort.celery import app
 
     # Until Daphne installs its own handlers, SIGTERM unwinds like CONTROL-C so that the threads are stopped.
@@ -187,6 +198,10 @@ def run(*, host: str, port: int, stdout: TextIO) -> None:
         _load_demo_data(stdout)
         stdout.flush()
         connections.close_all()
+        # Loading the ASGI application runs django.setup() again, and its logging configuration resets the
+        # handlers of every django.* logger: load it first, then add ours.
+        import admin_cohort.asgi  # noqa: F401
+
         _show_logs("celery", "django.channels.server")
         with worker_thread(app), beat_thread(app):
             _announce_when_listening(host, port, stdout)

@@ -297,7 +297,8 @@ APPLICATIVE_USERS = [QUERY_EXECUTOR_USERNAME, SOLR_ETL_USERNAME]
 
 # The user that `load_initial_data` sets up with the Full Admin role (empty values fall back to the defaults).
 ADMIN_USERNAME = env.string("ADMIN_USERNAME") or "admin"
-ADMIN_PASSWORD = env.string("ADMIN_PASSWORD") or "admin"
+DEFAULT_ADMIN_PASSWORD = "admin"
+ADMIN_PASSWORD = env.string("ADMIN_PASSWORD") or DEFAULT_ADMIN_PASSWORD
 ADMIN_FIRSTNAME = env.string("ADMIN_FIRSTNAME") or "Admin"
 ADMIN_LASTNAME = env.string("ADMIN_LASTNAME") or "ADMIN"
 ADMIN_EMAIL = env.string("ADMIN_EMAIL") or "admin@backend.fr"

@@ -36,8 +36,8 @@ PERIMETERS_HEADER = (
 )
 FULL_ADMIN_ROLE = "Full Admin"
 ADMIN_ACCESS_DAYS = 365
-DEFAULT_ADMIN_PASSWORD = "admin"
 MAX_REPORTED_ERRORS = 20
+WRITE_BATCH_SIZE = 1000  # bounded statements, whatever the size of the tree
 SINGLE_ROOT = "ensure you have a single root perimeter"
 # Written from the file (or computed from it): a perimeter whose values all match is left untouched.
 PERIMETER_FIELDS = (
@@ -311,8 +311,10 @@ def _upsert_perimeters(perimeters: list[Perimeter], report: InitialDataReport) -
             current.delete_datetime = None
             current.update_datetime = now
             to_update.append(current)
-    Perimeter.objects.bulk_create(to_create)
-    Perimeter.all_objects.bulk_update(to_update, [*PERIMETER_FIELDS, "delete_datetime", "update_datetime"])
+    Perimeter.objects.bulk_create(to_create, batch_size=WRITE_BATCH_SIZE)
+    Perimeter.all_objects.bulk_update(
+        to_update, [*PERIMETER_FIELDS, "delete_datetime", "update_datetime"], batch_size=WRITE_BATCH_SIZE
+    )
     report.perimeters_created = len(to_create)
     report.perimeters_updated = len(to_update)
 
@@ -369,7 +371,7 @@ def _set_up_admin(root: Perimeter, report: InitialDataReport) -> None:
             lastname=settings.ADMIN_LASTNAME,
             email=settings.ADMIN_EMAIL,
         )
-        if settings.ADMIN_PASSWORD == DEFAULT_ADMIN_PASSWORD and not settings.EMBEDDED:
+        if settings.ADMIN_PASSWORD == settings.DEFAULT_ADMIN_PASSWORD and not settings.EMBEDDED:
             report.warnings.append(
                 f"user {username!r} has the default password: set ADMIN_PASSWORD before the first run, "
                 "or change the password now"
