@@ -40,19 +40,7 @@ MAX_REPORTED_ERRORS = 20
 WRITE_BATCH_SIZE = 1000  # bounded statements, whatever the size of the tree
 SINGLE_ROOT = "ensure you have a single root perimeter"
 # Written from the file (or computed from it): a perimeter whose values all match is left untouched.
-PERIMETER_FIELDS = (
-    "name",
-    "short_name",
-    "type_source_value",
-    "source_value",
-    "local_id",
-    "cohort_id",
-    "parent_id",
-    "level",
-    "above_levels_ids",
-    "inferior_levels_ids",
-    "full_path",
-)
+PERIMETER_FIELDS = (*PERIMETERS_HEADER[1:], "full_path")
 _NON_NEGATIVE_INTEGER = re.compile(r"^\d+$")
 
 

@@ -25,6 +25,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from requests.structures import CaseInsensitiveDict
 
+from tests.fakes.loopback import LoopbackServer
+
 
 @dataclass(frozen=True)
 class RecordedRequest:
@@ -77,13 +79,12 @@ def _compile(pattern: str) -> re.Pattern:
     return re.compile(f"^{regex}/?$")
 
 
-class FakeServer:
+class FakeServer(LoopbackServer):
     def __init__(self) -> None:
+        super().__init__()
         self.requests: list[RecordedRequest] = []
         self._routes: list[_Route] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- configuration -------------------------------------------------------------------------------
 
@@ -100,35 +101,11 @@ class FakeServer:
 
     @property
     def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("The fake server is not started")
-        host, port = self._server.server_address[:2]
+        host, port = self.address
         return f"http://{host}:{port}"
 
-    def start(self) -> FakeServer:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},  # shutdown() waits up to one poll interval
-            name=type(self).__name__,
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join(timeout=5)
-            self._server = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
+    def _make_server(self) -> ThreadingHTTPServer:
+        return ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
 
     # -- inspection ----------------------------------------------------------------------------------
 

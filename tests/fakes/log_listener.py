@@ -13,21 +13,16 @@ import threading
 import time
 from collections.abc import Callable
 
+from tests.fakes.loopback import LoopbackServer
 
-class LogListener:
+
+class LogListener(LoopbackServer):
     def __init__(self) -> None:
+        super().__init__()
         self.records: list[dict] = []
         self._lock = threading.Lock()
-        self._server: socketserver.ThreadingTCPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    @property
-    def address(self) -> tuple[str, int]:
-        if self._server is None:
-            raise RuntimeError("The log listener is not started")
-        return self._server.server_address[:2]
-
-    def start(self) -> LogListener:
+    def _make_server(self) -> socketserver.ThreadingTCPServer:
         listener = self
 
         class _Handler(socketserver.StreamRequestHandler):
@@ -41,24 +36,7 @@ class LogListener:
                     with listener._lock:
                         listener.records.append(record)
 
-        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="LogListener", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join(timeout=5)
-            self._server = None
-
-    def __enter__(self) -> LogListener:
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
+        return socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Handler)
 
     def wait_for(self, predicate: Callable[[dict], bool], timeout: float = 5.0) -> dict:
         """The first received record matching `predicate` (records arrive asynchronously)."""
