@@ -27,6 +27,26 @@ class Perimeter(BaseModel):
 
     class Meta:
         db_table = "accesses_perimeter"
+        indexes = [models.Index(fields=["full_path", "id"], name="perimeter_full_path")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.id})"
+
+
+class PerimeterClosure(models.Model):
+    """One row per (ancestor, descendant) pair of the tree, the node itself included at depth 0.
+
+    Written only by `perimeter_tree.rebuild_closure()` after the tree is loaded or synced; rights queries
+    answer "P or an ancestor of P" and "every descendant of P" with indexed lookups on it.
+    """
+
+    ancestor = models.ForeignKey(Perimeter, on_delete=models.CASCADE, related_name="+", db_index=False)
+    descendant = models.ForeignKey(Perimeter, on_delete=models.CASCADE, related_name="+", db_index=False)
+    depth = models.PositiveSmallIntegerField()
+
+    class Meta:
+        db_table = "accesses_perimeter_closure"
+        constraints = [
+            models.UniqueConstraint(fields=["descendant", "ancestor"], name="unique_perimeter_closure_pair"),
+        ]
+        indexes = [models.Index(fields=["ancestor", "descendant"], name="perimeter_closure_down")]

@@ -18,7 +18,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from accesses.models import MANUAL, RIGHT_FLAGS, Access, Perimeter, Profile, Role
-from accesses.services.perimeter_tree import Ancestry, TreeError, compute_ancestry, full_path, join_ids
+from accesses.services.perimeter_tree import (
+    Ancestry,
+    TreeError,
+    compute_ancestry,
+    full_path,
+    join_ids,
+    rebuild_closure,
+)
 from admin_cohort.models import User
 
 PERIMETERS_HEADER = (
@@ -305,6 +312,7 @@ def _upsert_perimeters(perimeters: list[Perimeter], report: InitialDataReport) -
     )
     report.perimeters_created = len(to_create)
     report.perimeters_updated = len(to_update)
+    rebuild_closure()
 
 
 def _full_admin_role(report: InitialDataReport) -> Role:

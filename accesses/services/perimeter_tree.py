@@ -78,3 +78,41 @@ def parse_ids(text: str | None) -> list[int]:
 def full_path(node_id: int, ancestry: Ancestry, labels: Mapping[int, str]) -> str:
     """`label/label/…` from the root down to the node (the sort key of read-rights listings)."""
     return PATH_SEPARATOR.join(labels[i] for i in (*ancestry.ancestor_ids, node_id))
+
+
+CLOSURE_BATCH_SIZE = 5000
+
+
+def rebuild_closure() -> int:
+    """Brings the closure table in line with the stored parent links; returns the number of nodes rewritten.
+
+    Only nodes whose ancestor chain changed are rewritten, so a sync that moves nothing writes nothing.
+    Soft-deleted perimeters keep their rows: their accesses are still listed with their place in the tree.
+    """
+    from accesses.models import Perimeter, PerimeterClosure
+
+    parents = dict(Perimeter.all_objects.values_list("id", "parent_id"))
+    wanted = {node: ancestry.ancestor_ids for node, ancestry in compute_ancestry(parents).items()}
+    stored: dict[int, dict[int, int]] = {}
+    for descendant, ancestor, depth in PerimeterClosure.objects.values_list("descendant_id", "ancestor_id", "depth"):
+        stored.setdefault(descendant, {})[ancestor] = depth
+    stale = [node for node, chain in wanted.items() if stored.get(node) != _closure_rows(node, chain)]
+    gone = [node for node in stored if node not in wanted]
+    for start in range(0, len(stale) + len(gone), CLOSURE_BATCH_SIZE):
+        PerimeterClosure.objects.filter(descendant_id__in=(stale + gone)[start : start + CLOSURE_BATCH_SIZE]).delete()
+    PerimeterClosure.objects.bulk_create(
+        (
+            PerimeterClosure(descendant_id=node, ancestor_id=ancestor, depth=depth)
+            for node in stale
+            for ancestor, depth in _closure_rows(node, wanted[node]).items()
+        ),
+        batch_size=CLOSURE_BATCH_SIZE,
+    )
+    return len(stale)
+
+
+def _closure_rows(node: int, ancestor_ids: tuple[int, ...]) -> dict[int, int]:
+    """{ancestor: depth} with the node itself at depth 0 and its parent at depth 1."""
+    rows = {ancestor: len(ancestor_ids) - index for index, ancestor in enumerate(ancestor_ids)}
+    rows[node] = 0
+    return rows
