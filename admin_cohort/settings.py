@@ -306,6 +306,19 @@ ADMIN_EMAIL = env.string("ADMIN_EMAIL") or "admin@backend.fr"
 USERNAME_REGEX = env.string("USERNAME_REGEX", "[0-9]")
 EMAIL_REGEX = env.string("EMAIL_REGEX", r"^[\w.+-]+@[\w-]+\.[\w]+$")
 
+# ------------------------------------------------------------------------------------ access management
+# Perimeter type labels from the root down (the OMOP sync keeps only these types).
+PERIMETER_TYPES = env.comma_list(
+    "PERIMETER_TYPES", "AP-HP,Groupe hospitalier (GH),Hôpital,Pôle/DMU,Unité Fonctionnelle (UF)"
+)
+ROOT_PERIMETER_ID = env.integer("ROOT_PERIMETER_ID", 0)
+DEFAULT_ACCESS_VALIDITY_IN_DAYS = env.integer("DEFAULT_ACCESS_VALIDITY_IN_DAYS", 365)
+ACCESS_EXPIRY_FIRST_ALERT_IN_DAYS = env.integer("ACCESS_EXPIRY_FIRST_ALERT_IN_DAYS", 30)
+ACCESS_EXPIRY_SECOND_ALERT_IN_DAYS = env.integer("ACCESS_EXPIRY_SECOND_ALERT_IN_DAYS", 2)
+# Off by default: copies of a production database must not mail real users.
+ENABLE_ACCESS_EXPIRY_ALERTS = env.boolean("ENABLE_ACCESS_EXPIRY_ALERTS", False)
+ACCESS_MANAGERS_LIST_LINK = env.string("ACCESS_MANAGERS_LIST_LINK")
+
 # -------------------------------------------------------------------------------------------- e-mail
 EMAIL_BACKEND = env.string(
     "EMAIL_BACKEND",
