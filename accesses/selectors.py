@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 
 from accesses.models import Access, Perimeter, PerimeterClosure, Profile
 
@@ -58,3 +59,55 @@ def profiles_visible_to(rights) -> QuerySet[Profile]:
     if rights.can_see_every_profile:
         return profiles
     return profiles.filter(user=rights.user)
+
+
+ROLE_HOLDERS_ORDER = {
+    "username": "profile__user__username",
+    "firstname": "profile__user__firstname",
+    "lastname": "profile__user__lastname",
+    "email": "profile__user__email",
+    "perimeter": "perimeter__name",
+    "start_datetime": "start_datetime",
+    "end_datetime": "end_datetime",
+}
+
+
+def role_holders(role, *, name: str, order: str) -> QuerySet:
+    """One row per access of the role valid now (end excluded), as `values()` rows.
+
+    Raises ValueError on an unknown `order` (answered as a 400).
+    """
+    descending = order.startswith("-")
+    field = ROLE_HOLDERS_ORDER.get(order.lstrip("-"))
+    if field is None:
+        raise ValueError(f"unknown order {order!r}")
+    now = timezone.now()
+    holders = Access.objects.filter(role=role, start_datetime__lte=now, end_datetime__gt=now)
+    if name:
+        holders = holders.filter(
+            Q(profile__user__username__icontains=name)
+            | Q(profile__user__firstname__icontains=name)
+            | Q(profile__user__lastname__icontains=name)
+        )
+    return holders.order_by(f"-{field}" if descending else field, "id").values(
+        "start_datetime",
+        "end_datetime",
+        provider_username=F("profile__user__username"),
+        firstname=F("profile__user__firstname"),
+        lastname=F("profile__user__lastname"),
+        email=F("profile__user__email"),
+        perimeter_name=F("perimeter__name"),
+    )
+
+
+def role_holder_item(row: dict) -> dict:
+    # The dates are rendered as Python prints them (a space between date and time), as the Portail expects.
+    return {
+        "provider_username": row["provider_username"],
+        "firstname": row["firstname"],
+        "lastname": row["lastname"],
+        "email": row["email"],
+        "perimeter": row["perimeter_name"],
+        "start_datetime": str(row["start_datetime"]),
+        "end_datetime": str(row["end_datetime"]),
+    }
