@@ -260,9 +260,12 @@ class OptionalDateTimeField(serializers.DateTimeField):
     def to_internal_value(self, value):
         if value in ("", None):
             return None
-        if not isinstance(value, str) or parse_datetime(value) is None:
+        try:
+            moment = parse_datetime(value) if isinstance(value, str) else None
+        except ValueError:  # well formed but impossible, e.g. month 13
+            moment = None
+        if moment is None:
             raise serializers.ValidationError(f"Invalid datetime {value!r}: expected ISO 8601.")
-        moment = parse_datetime(value)
         return timezone.make_aware(moment, UTC) if timezone.is_naive(moment) else moment
 
 
