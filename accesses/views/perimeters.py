@@ -34,6 +34,7 @@ class PerimeterViewSet(CachedResponseMixin, mixins.ListModelMixin, mixins.Retrie
     def _filtered(self, perimeters):
         return self.filter_queryset(perimeters)
 
+    @extend_schema(operation_id="accesses_perimeters_children_list", responses={200: PerimeterSerializer(many=True)})
     @action(detail=True, methods=["get"])
     def children(self, request, *args, **kwargs):
         """Perimeters whose parent is this one."""
@@ -49,6 +50,7 @@ class PerimeterViewSet(CachedResponseMixin, mixins.ListModelMixin, mixins.Retrie
         page = self.paginate_queryset(children)
         return self.get_paginated_response(PerimeterSerializer(page, many=True).data)
 
+    @extend_schema(operation_id="accesses_perimeters_child_retrieve", responses={200: PerimeterSerializer})
     @action(detail=True, methods=["get"], url_path=r"children/(?P<child_id>\d+)", pagination_class=None)
     def child(self, request, *args, child_id: str, **kwargs):
         return self._serve(request, self._children, child_id)
