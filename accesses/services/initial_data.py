@@ -24,7 +24,9 @@ from accesses.services.perimeter_tree import (
     compute_ancestry,
     full_path,
     join_ids,
+    node_label,
     rebuild_closure,
+    upsert_perimeters,
 )
 from admin_cohort.models import User
 
@@ -44,7 +46,6 @@ PERIMETERS_HEADER = (
 FULL_ADMIN_ROLE = "Full Admin"
 ADMIN_ACCESS_DAYS = 365
 MAX_REPORTED_ERRORS = 20
-WRITE_BATCH_SIZE = 1000  # bounded statements, whatever the size of the tree
 SINGLE_ROOT = "ensure you have a single root perimeter"
 # Written from the file (or computed from it): a perimeter whose values all match is left untouched.
 PERIMETER_FIELDS = (*PERIMETERS_HEADER[1:], "full_path")
@@ -205,12 +206,6 @@ def _local_id(row: _Row) -> str:
     return row.cells["local_id"] or str(row.id)
 
 
-def _label(row: _Row) -> str:
-    name = row.cells["name"] or str(row.id)
-    source_value = row.cells["source_value"]
-    return f"{source_value}-{name}" if source_value else name
-
-
 def read_perimeters(path: Path) -> list[Perimeter]:
     """The file's perimeters (unsaved), with their ancestry, parents before children.
 
@@ -236,7 +231,7 @@ def read_perimeters(path: Path) -> list[Perimeter]:
         errors.append(f"line {by_id[error.node_id].line}: {error}")
     _raise_if_any(path, errors)
 
-    labels = {row.id: _label(row) for row in rows}
+    labels = {row.id: node_label(row.id, row.cells["name"], row.cells["source_value"]) for row in rows}
     perimeters = []
     for row in rows:
         computed = ancestry[row.id]
@@ -291,27 +286,9 @@ def _check_local_ids_free(path: Path, perimeters: list[Perimeter]) -> None:
 
 
 def _upsert_perimeters(perimeters: list[Perimeter], report: InitialDataReport) -> None:
-    existing = Perimeter.all_objects.in_bulk([p.id for p in perimeters])
-    to_create = [p for p in perimeters if p.id not in existing]
-    to_update = []
-    now = timezone.now()
-    for perimeter in perimeters:
-        current = existing.get(perimeter.id)
-        if current is None:
-            continue
-        differs = any(getattr(current, name) != getattr(perimeter, name) for name in PERIMETER_FIELDS)
-        if differs or current.delete_datetime is not None:
-            for name in PERIMETER_FIELDS:
-                setattr(current, name, getattr(perimeter, name))
-            current.delete_datetime = None
-            current.update_datetime = now
-            to_update.append(current)
-    Perimeter.objects.bulk_create(to_create, batch_size=WRITE_BATCH_SIZE)
-    Perimeter.all_objects.bulk_update(
-        to_update, [*PERIMETER_FIELDS, "delete_datetime", "update_datetime"], batch_size=WRITE_BATCH_SIZE
-    )
-    report.perimeters_created = len(to_create)
-    report.perimeters_updated = len(to_update)
+    result = upsert_perimeters(perimeters, PERIMETER_FIELDS)
+    report.perimeters_created = len(result.created)
+    report.perimeters_updated = len(result.updated)
     rebuild_closure()
 
 
@@ -416,6 +393,10 @@ def load_initial_data(*, perimeters_csv: Path) -> InitialDataReport:
     perimeters = read_perimeters(perimeters_csv)
     _check_local_ids_free(perimeters_csv, perimeters)
     report = InitialDataReport()
+    unknown_types = sorted({p.type_source_value for p in perimeters} - {*settings.PERIMETER_TYPES, None})
+    if unknown_types:
+        # Loaded anyway (the types only label perimeters here), but the OMOP sync would drop such perimeters.
+        report.warnings.append(f"perimeter types not in PERIMETER_TYPES: {', '.join(unknown_types)}")
     _upsert_perimeters(perimeters, report)
     root = next(p for p in perimeters if p.parent_id is None)
     _set_up_admin(root, report)
