@@ -40,25 +40,30 @@ def perimeter_name(perimeter_id: int) -> str:
 
 
 def build_tree(parents: dict[int, int | None] = TREE_PARENTS) -> dict[int, Perimeter]:
-    """Perimeters with their stored ancestry (as the loader writes it) and the closure table."""
+    """Perimeters with their stored ancestry (as the loader writes it) and the closure table.
+
+    Perimeters that already exist are updated, so a test can grow a tree by building a larger one.
+    """
     ancestry = compute_ancestry(parents)
     perimeters = {}
     for node in sorted(parents, key=lambda n: ancestry[n].level):
         chain = (*ancestry[node].ancestor_ids, node)
-        perimeters[node] = Perimeter.objects.create(
+        perimeters[node], _ = Perimeter.objects.update_or_create(
             id=node,
-            local_id=str(node),
-            name=perimeter_name(node),
-            short_name=perimeter_name(node),
-            source_value=perimeter_name(node),
-            type_source_value="AP-HP" if parents[node] is None else "Hôpital",
-            parent_id=parents[node],
-            level=ancestry[node].level,
-            above_levels_ids=join_ids(ancestry[node].ancestor_ids),
-            inferior_levels_ids=join_ids(ancestry[node].child_ids),
-            cohort_id=str(1000 + node),
-            cohort_size="100",
-            full_path="/".join(perimeter_name(n) for n in chain),
+            defaults={
+                "local_id": str(node),
+                "name": perimeter_name(node),
+                "short_name": perimeter_name(node),
+                "source_value": perimeter_name(node),
+                "type_source_value": "AP-HP" if parents[node] is None else "Hôpital",
+                "parent_id": parents[node],
+                "level": ancestry[node].level,
+                "above_levels_ids": join_ids(ancestry[node].ancestor_ids),
+                "inferior_levels_ids": join_ids(ancestry[node].child_ids),
+                "cohort_id": str(1000 + node),
+                "cohort_size": "100",
+                "full_path": "/".join(perimeter_name(n) for n in chain),
+            },
         )
     rebuild_closure()
     return perimeters

@@ -14,8 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accesses.models import Perimeter
-from accesses.services.perimeter_tree import compute_ancestry, join_ids, rebuild_closure
-from accesses.tests.conftest import APHP, TREE_PARENTS, perimeter_name
+from accesses.tests.conftest import APHP, TREE_PARENTS, build_tree
 from tests.factories import UserFactory, grant
 
 pytestmark = pytest.mark.django_db
@@ -111,28 +110,7 @@ def full_admin_client(make_client, roles, tree):
 
 def extend_tree(extra: dict[int, int]) -> None:
     """Adds perimeters to the reference tree as the loader would (stored ancestry, children, closure)."""
-    parents = {**TREE_PARENTS, **extra}
-    ancestry = compute_ancestry(parents)
-    for node in sorted(extra, key=lambda n: ancestry[n].level):
-        chain = (*ancestry[node].ancestor_ids, node)
-        Perimeter.objects.create(
-            id=node,
-            local_id=str(node),
-            name=perimeter_name(node),
-            short_name=perimeter_name(node),
-            source_value=perimeter_name(node),
-            type_source_value="Hôpital",
-            parent_id=parents[node],
-            level=ancestry[node].level,
-            above_levels_ids=join_ids(ancestry[node].ancestor_ids),
-            inferior_levels_ids=join_ids(ancestry[node].child_ids),
-            cohort_id=str(1000 + node),
-            cohort_size="100",
-            full_path="/".join(perimeter_name(n) for n in chain),
-        )
-    for node in TREE_PARENTS:
-        Perimeter.objects.filter(pk=node).update(inferior_levels_ids=join_ids(ancestry[node].child_ids))
-    rebuild_closure()
+    build_tree({**TREE_PARENTS, **extra})
 
 
 def extra_perimeters(count: int) -> dict[int, int]:
