@@ -1,11 +1,11 @@
-from rest_framework.routers import SimpleRouter
+from rest_framework.routers import DefaultRouter
 
 from accesses.views.accesses import AccessViewSet
 from accesses.views.perimeters import PerimeterViewSet
 from accesses.views.profiles import ProfileViewSet
 from accesses.views.roles import RightViewSet, RoleViewSet
 
-router = SimpleRouter()
+router = DefaultRouter()
 router.register("accesses", AccessViewSet, basename="accesses")
 router.register("roles", RoleViewSet, basename="roles")
 router.register("rights", RightViewSet, basename="rights")

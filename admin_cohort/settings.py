@@ -19,20 +19,26 @@ EMBEDDED = not env.is_set("DB_NAME")
 DATA_DIR = BASE_DIR / "var"
 
 # ---------------------------------------------------------------------------------------------- apps
-KNOWN_FEATURE_APPS = ("accesses", "content_management")
-DEFAULT_INCLUDED_APPS = ",".join(KNOWN_FEATURE_APPS)
+KNOWN_FEATURE_APPS = ("accesses", "content_management", "accesses_perimeters")
+# Known but installed only on request: accesses_perimeters needs a second (OMOP) database.
+OPTIONAL_FEATURE_APPS = ("accesses_perimeters",)
+DEFAULT_INCLUDED_APPS = ",".join(app for app in KNOWN_FEATURE_APPS if app not in OPTIONAL_FEATURE_APPS)
 INCLUDED_APPS = env.comma_list("INCLUDED_APPS", DEFAULT_INCLUDED_APPS)
 _unknown_apps = [app for app in INCLUDED_APPS if app not in KNOWN_FEATURE_APPS]
 if _unknown_apps:
     raise ConfigurationError(
         f"INCLUDED_APPS: unknown app(s) {', '.join(_unknown_apps)}; available: {', '.join(KNOWN_FEATURE_APPS)}"
     )
+if "accesses_perimeters" in INCLUDED_APPS and "accesses" not in INCLUDED_APPS:
+    raise ConfigurationError("INCLUDED_APPS: accesses_perimeters syncs the perimeters of accesses, add accesses")
 
 # ---------------------------------------------------------------------------------- required variables
 if not EMBEDDED:
     _required = ["DJANGO_SECRET_KEY", "JWT_SIGNING_KEY", "DB_HOST", "DB_NAME", "DB_USER"]
     if "accesses" in INCLUDED_APPS:
         _required.append("PERIMETER_TYPES")
+    if "accesses_perimeters" in INCLUDED_APPS:
+        _required += ["PERIMETERS_SOURCE_DB_HOST", "PERIMETERS_SOURCE_DB_NAME", "PERIMETERS_SOURCE_DB_USER"]
     if env.boolean("INFLUXDB_ENABLED"):
         _required += ["INFLUXDB_URL", "INFLUXDB_ORG", "INFLUXDB_BUCKET", "INFLUXDB_DJANGO_TOKEN"]
     env.require(_required)
@@ -143,6 +149,24 @@ else:
             "TEST": {"NAME": f"test_{env.string('DB_NAME')}"},
         }
     }
+
+# Perimeter sync source (accesses_perimeters): the OMOP database, only read, by a daily task. Its tables are
+# reached through the router, which also keeps migrations away from it. Short-lived autocommit connections
+# without server-side cursors, so that a connection pooler in front of the warehouse is no problem.
+if "accesses_perimeters" in INCLUDED_APPS:
+    DATABASES["accesses_perimeters"] = {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": env.string("PERIMETERS_SOURCE_DB_NAME"),
+        "USER": env.string("PERIMETERS_SOURCE_DB_USER"),
+        "PASSWORD": env.string("PERIMETERS_SOURCE_DB_PASSWORD"),
+        "HOST": env.string("PERIMETERS_SOURCE_DB_HOST"),
+        "PORT": env.string("PERIMETERS_SOURCE_DB_PORT", "5432"),
+        "OPTIONS": {"options": f"-c search_path={env.string('PERIMETERS_SOURCE_DB_SCHEMA', 'public')}"},
+        "CONN_MAX_AGE": 0,
+        "CONN_HEALTH_CHECKS": False,
+        "DISABLE_SERVER_SIDE_CURSORS": True,
+    }
+    DATABASE_ROUTERS = ["accesses_perimeters.routers.PerimetersSourceRouter"]
 
 # ----------------------------------------------------------------------- broker, cache, channel layer
 CELERY_BROKER_URL = "memory://" if EMBEDDED else env.string("CELERY_BROKER_URL", "redis://localhost:6379")

@@ -29,7 +29,13 @@ _DEFAULTS = {
     "SOCKET_LOGGER_ENABLED": "false",
     "ENABLE_OIDC_AUTH": "false",
     "SCHEDULED_TASKS": "",
-    "INCLUDED_APPS": "accesses,content_management",
+    "INCLUDED_APPS": "accesses,content_management,accesses_perimeters",
+    # The OMOP source of the perimeter sync: a second per-run database (accesses_perimeters/tests fill it).
+    "PERIMETERS_SOURCE_DB_HOST": "127.0.0.1",
+    "PERIMETERS_SOURCE_DB_PORT": "5432",
+    "PERIMETERS_SOURCE_DB_NAME": f"c360_{RUN_ID}_omop",
+    "PERIMETERS_SOURCE_DB_USER": "postgres",
+    "PERIMETERS_SOURCE_DB_PASSWORD": "",
 }
 for _name, _value in _DEFAULTS.items():
     os.environ.setdefault(_name, _value)
