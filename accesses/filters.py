@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accesses import catalogue
 from accesses.models import RIGHT_FLAGS, Access, Perimeter, Profile, Role
+from accesses.models.access import role_holds_any
 from accesses.selectors import ancestors_by_perimeter, strict_descendant_ids
 from accesses.services.user_rights import UserRights
 from admin_cohort.filters import CommaListFilter, DateOrDateTimeFilter, StrictBooleanFilter
@@ -138,10 +139,7 @@ class AccessFilter(filters.FilterSet):
         on = Q(perimeter_id=perimeter_id)
         if self.form.cleaned_data.get("include_parents") == "true":
             ancestors = ancestors_by_perimeter([perimeter_id])[perimeter_id]
-            impacting = Q()
-            for flag in catalogue.IMPACT_INFERIOR_LEVELS:
-                impacting |= Q(**{f"role__{flag}": True})
-            on |= Q(perimeter_id__in=ancestors) & impacting
+            on |= Q(perimeter_id__in=ancestors) & role_holds_any(catalogue.IMPACT_INFERIOR_LEVELS)
         # Sub-perimeters' accesses are listed only to those who may manage below their own perimeter.
         if self.form.cleaned_data.get("include_children") == "true" and UserRights.of_request(self.request).holds(
             *catalogue.INFERIOR_LEVELS

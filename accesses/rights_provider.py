@@ -18,10 +18,7 @@ def valid_accesses_of(user) -> QuerySet[Access]:
 
 class AccessesRightsProvider(AccessRightsProvider):
     def holds_any_right(self, user, rights: Iterable[str]) -> bool:
-        condition = Q()
-        for right in rights:
-            condition |= Q(**{f"role__{right}": True})
-        return valid_accesses_of(user).filter(condition).exists()
+        return valid_accesses_of(user).with_role_holding_any(rights).exists()
 
     def restrict_to_users_with_valid_access(self, users: QuerySet) -> QuerySet:
         holders = Access.objects.valid_now().values("profile__user_id")

@@ -22,6 +22,11 @@ class Profile(BaseModel):
         db_table = "accesses_profile"
 
 
+def role_holds_any(flags) -> Q:
+    """A filter on accesses whose role has at least one of these right flags."""
+    return Q(*((f"role__{flag}", True) for flag in flags), _connector=Q.OR)
+
+
 class AccessQuerySet(models.QuerySet):
     def valid_now(self) -> AccessQuerySet:
         """Valid accesses for rights purposes: started, not ended, on an active profile."""
@@ -32,6 +37,9 @@ class AccessQuerySet(models.QuerySet):
 
     def of_user(self, user) -> AccessQuerySet:
         return self.filter(profile__user=user)
+
+    def with_role_holding_any(self, flags) -> AccessQuerySet:
+        return self.filter(role_holds_any(flags))
 
 
 class AliveAccessManager(models.Manager.from_queryset(AccessQuerySet)):

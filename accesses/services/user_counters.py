@@ -10,7 +10,7 @@ import logging
 from collections import defaultdict
 
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from accesses import catalogue
@@ -54,9 +54,7 @@ def count_users_on_perimeters() -> int:
 def _computed_counters() -> dict[str, dict[int, int]]:
     """{counter: {perimeter id: value}}, perimeters at 0 left out."""
     valid = Access.objects.valid_now()
-    impacting = valid.filter(
-        Q(*((f"role__{flag}", True) for flag in catalogue.IMPACT_INFERIOR_LEVELS), _connector=Q.OR)
-    )
+    impacting = valid.with_role_holding_any(catalogue.IMPACT_INFERIOR_LEVELS)
     return {
         "count_allowed_users": _distinct_users(
             valid.filter(perimeter_id__isnull=False), "perimeter_id", "profile__user_id"
