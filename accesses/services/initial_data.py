@@ -370,7 +370,9 @@ def _set_up_admin(root: Perimeter, report: InitialDataReport) -> None:
 
 def _set_up_machine_users(report: InitialDataReport) -> None:
     """Machine users authenticate with their static token only: no usable password, no access."""
-    for username in settings.APPLICATIVE_USERS:
+    # The deployment pipeline's user exists only where its token is configured.
+    rollout = [settings.ROLLOUT_USERNAME] if settings.ROLLOUT_TOKEN else []
+    for username in [*settings.APPLICATIVE_USERS, *rollout]:
         user = User.all_objects.filter(pk=username).first()
         written = False
         if user is None:

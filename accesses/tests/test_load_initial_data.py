@@ -102,7 +102,7 @@ def test_admin_variables_are_honoured(settings):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("username", ["SPARK_JOB_SERVER", "SOLR_ETL"])
+@pytest.mark.parametrize("username", ["SPARK_JOB_SERVER", "SOLR_ETL", "ROLLOUT_PIPELINE"])
 def test_machine_users_exist_without_access_and_cannot_log_in(anonymous, username):
     load(EXAMPLE)
 
@@ -117,6 +117,27 @@ def test_machine_users_exist_without_access_and_cannot_log_in(anonymous, usernam
 
 
 @pytest.mark.django_db
+def test_the_rollout_user_is_set_up_only_with_its_token(settings, anonymous):
+    settings.ROLLOUT_TOKEN = ""
+    load(EXAMPLE)
+    assert not User.objects.filter(pk="ROLLOUT_PIPELINE").exists()
+    settings.ROLLOUT_TOKEN = "rollout-static-token"
+    load(EXAMPLE)
+    response = anonymous.post(
+        "/maintenances/",
+        {
+            "subject": "Upgrade",
+            "message": "Read-only",
+            "start_datetime": "2099-01-01T00:00:00Z",
+            "end_datetime": "2099-01-01T01:00:00Z",
+        },
+        format="json",
+        HTTP_AUTHORIZATION="Bearer rollout-static-token",
+    )
+    assert response.status_code == 201, response.content
+
+
+@pytest.mark.django_db
 def test_second_run_changes_nothing():
     load(EXAMPLE)
     perimeters_before = list(Perimeter.objects.order_by("id").values())
@@ -128,7 +149,9 @@ def test_second_run_changes_nothing():
     assert "Nothing changed." in output
     assert "Successfully added" not in output
     assert list(Perimeter.objects.order_by("id").values()) == perimeters_before
-    assert Access.objects.count() == 1 and Role.objects.count() == 1 and Profile.objects.count() == 3
+    assert (
+        Access.objects.count() == 1 and Role.objects.count() == 1 and Profile.objects.count() == 4
+    )  # admin and 3 machine users
     assert User.objects.get(pk="admin").password == admin_password
 
 
