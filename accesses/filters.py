@@ -9,7 +9,7 @@ from django.utils import timezone
 from accesses import catalogue
 from accesses.models import RIGHT_FLAGS, Access, Perimeter, Profile, Role
 from accesses.models.access import role_holds_any
-from accesses.selectors import ancestors_by_perimeter, strict_descendant_ids
+from accesses.selectors import ancestors_by_perimeter, descendant_ids
 from accesses.services.user_rights import UserRights
 from admin_cohort.filters import CommaListFilter, DateOrDateTimeFilter, StrictBooleanFilter
 
@@ -144,5 +144,5 @@ class AccessFilter(filters.FilterSet):
         if self.form.cleaned_data.get("include_children") == "true" and UserRights.of_request(self.request).holds(
             *catalogue.INFERIOR_LEVELS
         ):
-            on |= Q(perimeter_id__in=strict_descendant_ids([perimeter_id]))
+            on |= Q(perimeter_id__in=descendant_ids([perimeter_id], including_roots=False))
         return queryset.filter(on).valid_now()

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from accesses.models import Access, Perimeter, PerimeterClosure, Profile
+from accesses.models import Access, PerimeterClosure, Profile
 
 
 def ancestors_by_perimeter(perimeter_ids: Iterable[int | None]) -> dict[int, set[int]]:
@@ -21,13 +21,10 @@ def ancestors_by_perimeter(perimeter_ids: Iterable[int | None]) -> dict[int, set
     return result
 
 
-def subtree_ids(root_ids: Iterable[int]) -> QuerySet:
-    """Ids of the given perimeters and of all their descendants, as a subquery."""
-    return PerimeterClosure.objects.filter(ancestor_id__in=list(root_ids)).values("descendant_id")
-
-
-def strict_descendant_ids(root_ids: Iterable[int]) -> QuerySet:
-    return PerimeterClosure.objects.filter(ancestor_id__in=list(root_ids), depth__gt=0).values("descendant_id")
+def descendant_ids(root_ids: Iterable[int], *, including_roots: bool = True) -> QuerySet:
+    """Ids of all the descendants of the given perimeters (and of those perimeters), as a subquery."""
+    links = PerimeterClosure.objects.filter(ancestor_id__in=list(root_ids))
+    return (links if including_roots else links.filter(depth__gt=0)).values("descendant_id")
 
 
 def perimeter_ids_in_lineage(perimeter_ids: Iterable[int]) -> Q:
@@ -36,10 +33,6 @@ def perimeter_ids_in_lineage(perimeter_ids: Iterable[int]) -> Q:
     return Q(perimeter_id__in=PerimeterClosure.objects.filter(descendant_id__in=ids).values("ancestor_id")) | Q(
         perimeter_id__in=PerimeterClosure.objects.filter(ancestor_id__in=ids).values("descendant_id")
     )
-
-
-def alive_perimeters() -> QuerySet[Perimeter]:
-    return Perimeter.objects.all()
 
 
 def accesses_visible_to(rights) -> QuerySet[Access]:

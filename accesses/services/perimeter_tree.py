@@ -77,11 +77,6 @@ def join_ids(ids: Iterable[int]) -> str | None:
     return text or None
 
 
-def parse_ids(text: str | None) -> list[int]:
-    """The inverse of join_ids; raises ValueError on a non-integer item."""
-    return [int(item) for item in (text or "").split(",") if item.strip()]
-
-
 def node_label(node_id: int, name: str | None, source_value: str | None) -> str:
     """A node's segment of `full_path`: `<source_value>-<name>`, the name alone when there is no business code."""
     label = name or str(node_id)

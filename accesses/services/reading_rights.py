@@ -13,7 +13,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 
 from accesses import catalogue
 from accesses.models import Perimeter, PerimeterClosure
-from accesses.selectors import ancestors_by_perimeter, subtree_ids
+from accesses.selectors import ancestors_by_perimeter, descendant_ids
 from accesses.services.user_rights import UserRights
 
 READ_NOMINATIVE = "READ_PATIENT_NOMINATIVE"
@@ -107,7 +107,7 @@ def readable_perimeters(rights: UserRights, perimeters: QuerySet[Perimeter], *, 
     reading = ReadingPerimeters.of(rights)
     if not reading.any_reading:
         return perimeters.none()
-    candidates = subtree_ids(reading.any_reading) if expand else reading.tops()
+    candidates = descendant_ids(reading.any_reading) if expand else reading.tops()
     return (
         perimeters.filter(id__in=candidates)
         .annotate(reads_nominative=_covered_by(reading.nominative))
@@ -143,7 +143,7 @@ def check_read_mode(rights: UserRights, cohort_ids: Iterable[str], mode: str) ->
     }
     if rights.holds(catalogue.SEARCH_UNLIMITED):
         return answer
-    ids = [cohort_id for cohort_id in cohort_ids]
+    ids = list(cohort_ids)
     for resolver in _cohort_resolvers:
         ids += sorted(resolver(ids))
     targets = list(Perimeter.objects.filter(cohort_id__in=ids).values_list("id", flat=True))

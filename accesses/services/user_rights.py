@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 
 from accesses import catalogue
 from accesses.models import Access, Perimeter, Role
-from accesses.selectors import ancestors_by_perimeter, subtree_ids
+from accesses.selectors import ancestors_by_perimeter, descendant_ids
 
 REQUEST_ATTRIBUTE = "_accesses_user_rights"
 
@@ -120,5 +120,5 @@ class UserRights:
 
     def manageable_perimeters(self, *, with_descendants: bool) -> QuerySet[Perimeter]:
         tops = self.manageable_top_ids
-        ids = subtree_ids(tops) if with_descendants else tops
+        ids = descendant_ids(tops) if with_descendants else tops
         return Perimeter.objects.filter(id__in=ids)

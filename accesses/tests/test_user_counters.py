@@ -7,22 +7,12 @@ import time
 import pytest
 
 from accesses.models import Perimeter
-from accesses.services.perimeter_tree import rebuild_closure
 from accesses.services.user_counters import count_users_on_perimeters
 from accesses.tasks import count_users_on_perimeters as count_users_task
-from tests.factories import PerimeterFactory, RoleFactory, UserFactory, grant
+from accesses.tests.conftest import APHP, TREE_PARENTS, build_tree
+from tests.factories import RoleFactory, UserFactory, grant
 
-ROOT = 9999
-# {perimeter: parent} of the reference tree: APHP[9999] ── P0, P1, P2; P0 ── P3, P4, P5; P4 ── P11, P12; …
-REFERENCE_TREE = {
-    ROOT: None,
-    **dict.fromkeys((0, 1, 2), ROOT),
-    **dict.fromkeys((3, 4, 5), 0),
-    **dict.fromkeys((11, 12), 4),
-    **dict.fromkeys((6, 7), 1),
-    **dict.fromkeys((8, 9, 10), 2),
-    **dict.fromkeys((13, 14), 10),
-}
+ROOT = APHP
 # Worked example I, completed to every perimeter: (direct, above, inferior).
 EXAMPLE_I = {
     ROOT: (1, 0, 7),
@@ -42,14 +32,6 @@ EXAMPLE_I = {
     13: (0, 2, 0),
     14: (0, 2, 0),
 }
-
-
-def build_tree(parents: dict[int, int | None]) -> None:
-    levels: dict[int, int] = {}
-    for perimeter_id, parent_id in parents.items():  # parents come before their children
-        levels[perimeter_id] = 1 if parent_id is None else levels[parent_id] + 1
-        PerimeterFactory(id=perimeter_id, name=f"P{perimeter_id}", parent_id=parent_id, level=levels[perimeter_id])
-    rebuild_closure()
 
 
 def counters() -> dict[int, tuple[int, int, int]]:
@@ -75,7 +57,7 @@ def grant_example_i() -> None:
 
 @pytest.fixture
 def reference_tree(db) -> None:
-    build_tree(REFERENCE_TREE)
+    build_tree(TREE_PARENTS)
 
 
 def test_worked_example_i(reference_tree):
@@ -128,7 +110,7 @@ def test_cached_perimeter_answers_are_refreshed(
 
 @pytest.mark.parametrize("extra_leaves", [0, 600])
 def test_queries_do_not_grow_with_the_tree(db, django_assert_max_num_queries, extra_leaves):
-    build_tree({**REFERENCE_TREE, **dict.fromkeys(range(100, 100 + extra_leaves), 13)})
+    build_tree({**TREE_PARENTS, **dict.fromkeys(range(100, 100 + extra_leaves), 13)})
     grant_example_i()
     reading = RoleFactory(right_read_patient_pseudonymized=True)
     for leaf in Perimeter.objects.filter(id__gte=100)[:50]:
@@ -140,7 +122,7 @@ def test_queries_do_not_grow_with_the_tree(db, django_assert_max_num_queries, ex
 
 @pytest.mark.slow
 def test_the_task_runs_in_a_worker(celery_worker):
-    build_tree(REFERENCE_TREE)
+    build_tree(TREE_PARENTS)
     grant_example_i()
     count_users_task.delay()
     deadline = time.monotonic() + 20

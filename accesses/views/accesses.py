@@ -122,9 +122,6 @@ class AccessViewSet(
         )
         return Response(AccessSerializer(access).data)
 
-    def update(self, request, *args, **kwargs):
-        return self.partial_update(request, *args, **kwargs)
-
     @extend_schema(request=None, responses={200: AccessSerializer})
     @action(detail=True, methods=["patch"])
     def close(self, request, *args, **kwargs):

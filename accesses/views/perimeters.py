@@ -31,9 +31,6 @@ class PerimeterViewSet(CachedResponseMixin, mixins.ListModelMixin, mixins.Retrie
     def rights(self) -> UserRights:
         return UserRights.of_request(self.request)
 
-    def _filtered(self, perimeters):
-        return self.filter_queryset(perimeters)
-
     @extend_schema(operation_id="accesses_perimeters_children_list", responses={200: PerimeterSerializer(many=True)})
     @action(detail=True, methods=["get"])
     def children(self, request, *args, **kwargs):
@@ -41,7 +38,7 @@ class PerimeterViewSet(CachedResponseMixin, mixins.ListModelMixin, mixins.Retrie
         return self._serve(request, self._children)
 
     def _children(self, request, child_id: str | None = None):
-        children = self._filtered(self.get_queryset().filter(parent_id=self.kwargs["pk"]))
+        children = self.filter_queryset(self.get_queryset().filter(parent_id=self.kwargs["pk"]))
         if child_id is not None:
             child = children.filter(pk=child_id).first()
             if child is None:
@@ -66,7 +63,7 @@ class PerimeterViewSet(CachedResponseMixin, mixins.ListModelMixin, mixins.Retrie
         expand = bool(request.query_params)
         perimeters = self.rights.manageable_perimeters(with_descendants=expand).order_by("full_path", "id")
         if expand:
-            perimeters = self._filtered(perimeters)
+            perimeters = self.filter_queryset(perimeters)
         return Response(PerimeterLiteSerializer(perimeters, many=True).data)
 
     @extend_schema(responses={200: ReadRightsSerializer(many=True)})
@@ -78,7 +75,7 @@ class PerimeterViewSet(CachedResponseMixin, mixins.ListModelMixin, mixins.Retrie
 
     def _read_rights(self, request):
         perimeters = reading_rights.readable_perimeters(
-            self.rights, self._filtered(Perimeter.objects.all()), expand=bool(request.query_params)
+            self.rights, self.filter_queryset(Perimeter.objects.all()), expand=bool(request.query_params)
         )
         page = self.paginate_queryset(perimeters)
         if not page:

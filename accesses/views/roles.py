@@ -64,10 +64,6 @@ class RoleViewSet(
     def perform_update(self, serializer):
         serializer.instance = role_services.update_role(role=serializer.instance, data=dict(serializer.validated_data))
 
-    def update(self, request, *args, **kwargs):
-        kwargs["partial"] = True  # every write is a merge on the stored flags
-        return super().update(request, *args, **kwargs)
-
     def perform_destroy(self, instance):
         role_services.delete_role(role=instance)
 
