@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from accesses.models.role import RIGHT_FLAGS
+from admin_cohort.rights import ACCESS_MANAGEMENT_RIGHTS, FULL_ADMIN, MANAGE_USERS
 
 
 @dataclass(frozen=True)
@@ -106,8 +107,6 @@ RIGHTS: tuple[RightRow, ...] = (
 )
 assert {row.name for row in RIGHTS} == set(RIGHT_FLAGS)
 
-FULL_ADMIN = "right_full_admin"
-MANAGE_USERS = "right_manage_users"
 READ_NOMINATIVE = "right_read_patient_nominative"
 READ_PSEUDONYMIZED = "right_read_patient_pseudonymized"
 SEARCH_BY_IPP = "right_search_patients_by_ipp"
@@ -122,6 +121,7 @@ SAME_LEVEL = tuple(row.name for row in RIGHTS if row.allow_edit_accesses_on_same
 INFERIOR_LEVELS = tuple(row.name for row in RIGHTS if row.allow_edit_accesses_on_inf_levels)
 IMPACT_INFERIOR_LEVELS = tuple(row.name for row in RIGHTS if row.impact_inferior_levels)
 ACCESS_MANAGEMENT = (*SAME_LEVEL, *INFERIOR_LEVELS)
+assert set(ACCESS_MANAGEMENT) == set(ACCESS_MANAGEMENT_RIGHTS)  # the core names them for its own checks
 READING = (READ_NOMINATIVE, READ_PSEUDONYMIZED)
 # Held anywhere, they apply everywhere (spec 01 §10.4 step 6).
 GLOBAL_DATA_RIGHTS = (

@@ -12,13 +12,9 @@ from accesses.models import MANUAL, Access, Profile
 from admin_cohort.plugins import AccessRightsProvider
 
 
-def valid_accesses_of(user) -> QuerySet[Access]:
-    return Access.objects.valid_now().of_user(user)
-
-
 class AccessesRightsProvider(AccessRightsProvider):
     def holds_any_right(self, user, rights: Iterable[str]) -> bool:
-        return valid_accesses_of(user).with_role_holding_any(rights).exists()
+        return Access.objects.valid_now().of_user(user).with_role_holding_any(rights).exists()
 
     def restrict_to_users_with_valid_access(self, users: QuerySet) -> QuerySet:
         holders = Access.objects.valid_now().values("profile__user_id")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
@@ -35,15 +37,24 @@ def perimeter_ids_in_lineage(perimeter_ids: Iterable[int]) -> Q:
     )
 
 
+def _accesses_to_show() -> QuerySet[Access]:
+    """With everything their representation reads, in one query."""
+    return Access.objects.select_related("profile__user", "role", "perimeter", "created_by", "updated_by")
+
+
 def accesses_visible_to(rights) -> QuerySet[Access]:
     """Full admins see every access; other access managers see those on the line of a perimeter they manage,
     which covers the profile and perimeter pages of the Portail, and their own."""
-    accesses = Access.objects.select_related("profile__user", "role", "perimeter", "created_by", "updated_by")
+    accesses = _accesses_to_show()
     if rights.is_full_admin:
         return accesses
     if not rights.can_manage_accesses:
         return accesses.none()
     return accesses.filter(perimeter_ids_in_lineage(rights.managing_perimeter_ids) | Q(profile__user=rights.user))
+
+
+def valid_accesses_of(user) -> QuerySet[Access]:
+    return _accesses_to_show().valid_now().of_user(user).order_by("id")
 
 
 def profiles_visible_to(rights) -> QuerySet[Profile]:
@@ -104,3 +115,14 @@ def role_holder_item(row: dict) -> dict:
         "start_datetime": str(row["start_datetime"]),
         "end_datetime": str(row["end_datetime"]),
     }
+
+
+def first_to_expire_per_perimeter(accesses: list[Access]) -> list[Access]:
+    """Accesses ending between today and the first alert horizon, the first to end per perimeter."""
+    today = timezone.localdate()
+    horizon = today + timedelta(days=settings.ACCESS_EXPIRY_FIRST_ALERT_IN_DAYS)
+    first: dict[int | None, Access] = {}
+    for access in sorted(accesses, key=lambda a: a.end_datetime):
+        if today <= timezone.localdate(access.end_datetime) <= horizon:
+            first.setdefault(access.perimeter_id, access)
+    return list(first.values())

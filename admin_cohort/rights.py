@@ -14,6 +14,8 @@ ACCESS_MANAGEMENT_RIGHTS = (
     "right_manage_data_accesses_same_level",
     "right_manage_data_accesses_inferior_levels",
 )
+# Who may look through the whole user directory (and every profile): managers of users or of accesses.
+DIRECTORY_RIGHTS = (FULL_ADMIN, MANAGE_USERS, *ACCESS_MANAGEMENT_RIGHTS)
 
 
 def is_authenticated(user) -> bool:
@@ -29,9 +31,7 @@ def can_manage_users(user) -> bool:
 
 
 def can_see_every_user(user) -> bool:
-    return is_authenticated(user) and rights().holds_any_right(
-        user, [FULL_ADMIN, MANAGE_USERS, *ACCESS_MANAGEMENT_RIGHTS]
-    )
+    return is_authenticated(user) and rights().holds_any_right(user, DIRECTORY_RIGHTS)
 
 
 def is_applicative_user(user) -> bool:

@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from accesses import catalogue
 from accesses.models import Access, Perimeter, Role
 from accesses.selectors import ancestors_by_perimeter, descendant_ids
+from admin_cohort.rights import DIRECTORY_RIGHTS
 
 REQUEST_ATTRIBUTE = "_accesses_user_rights"
 
@@ -61,7 +62,7 @@ class UserRights:
 
     @property
     def can_see_every_profile(self) -> bool:
-        return self.holds(catalogue.FULL_ADMIN, catalogue.MANAGE_USERS, *catalogue.ACCESS_MANAGEMENT)
+        return self.holds(*DIRECTORY_RIGHTS)
 
     @property
     def managing_perimeter_ids(self) -> set[int]:

@@ -1,11 +1,9 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -16,7 +14,12 @@ from rest_framework.response import Response
 from accesses.filters import AccessFilter, with_validity
 from accesses.models import Access
 from accesses.permissions import CanManageAccesses
-from accesses.selectors import accesses_visible_to, ancestors_by_perimeter
+from accesses.selectors import (
+    accesses_visible_to,
+    ancestors_by_perimeter,
+    first_to_expire_per_perimeter,
+    valid_accesses_of,
+)
 from accesses.serializers import (
     AccessCreateSerializer,
     AccessDatesSerializer,
@@ -138,16 +141,11 @@ class AccessViewSet(
         return self._serve(request, self._my_accesses)
 
     def _my_accesses(self, request):
-        accesses = list(
-            Access.objects.valid_now()
-            .of_user(request.user)
-            .select_related("profile__user", "role", "perimeter", "created_by", "updated_by")
-            .order_by("id")
-        )
+        accesses = list(valid_accesses_of(request.user))
         if "expiring" not in request.query_params:
             return Response(AccessSerializer(accesses, many=True).data)
         if _json_boolean(request, "expiring"):
-            accesses = _first_to_expire_per_perimeter(accesses)
+            accesses = first_to_expire_per_perimeter(accesses)
             if not accesses:
                 days = settings.ACCESS_EXPIRY_FIRST_ALERT_IN_DAYS
                 return Response({"message": f"No accesses to expire in the next {days} days"})
@@ -165,14 +163,3 @@ class AccessViewSet(
         except ValueError:
             return Response(f"`perimeters_ids` must be integers, got `{raw}` instead", status=400)
         return Response(data_rights(self.rights, ids or None))
-
-
-def _first_to_expire_per_perimeter(accesses: list[Access]) -> list[Access]:
-    """Accesses ending between today and the first alert horizon, the first to end per perimeter."""
-    today = timezone.localdate()
-    horizon = today + timedelta(days=settings.ACCESS_EXPIRY_FIRST_ALERT_IN_DAYS)
-    first: dict[int | None, Access] = {}
-    for access in sorted(accesses, key=lambda a: a.end_datetime):
-        if today <= timezone.localdate(access.end_datetime) <= horizon:
-            first.setdefault(access.perimeter_id, access)
-    return list(first.values())
