@@ -13,15 +13,20 @@ from admin_cohort.models import MaintenancePhase, RequestLog, User
 from admin_cohort.plugins import rights
 
 
+def boolean_literal(name: str, value: str | None) -> bool:
+    """The JSON literals `true`/`false` the clients send; anything else is a 400 naming the parameter."""
+    if value not in ("true", "false"):
+        raise ValidationError({name: ["Must be `true` or `false`."]})
+    return value == "true"
+
+
 class StrictBooleanFilter(filters.CharFilter):
     """Only the JSON literals `true`/`false` (anything else is a 400, not a 500)."""
 
     def filter(self, qs, value):
         if value in (None, ""):
             return qs
-        if value not in ("true", "false"):
-            raise ValidationError({self.field_name: ["Must be `true` or `false`."]})
-        return self.apply(qs, value == "true")
+        return self.apply(qs, boolean_literal(self.field_name, value))
 
     def apply(self, qs, value: bool):
         raise NotImplementedError

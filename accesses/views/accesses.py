@@ -1,13 +1,10 @@
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
@@ -29,22 +26,12 @@ from accesses.serializers import (
 from accesses.services import accesses as access_services
 from accesses.services.reading_rights import data_rights
 from accesses.services.user_rights import UserRights
+from admin_cohort.filters import boolean_literal
 from admin_cohort.response_cache import CachedResponseMixin
 from admin_cohort.views.mixins import AuditedViewMixin
 
 EXPIRING = OpenApiParameter("expiring", str, description="`true`: accesses ending soon; any value: short shape")
 _PERIMETERS_IDS = OpenApiParameter("perimeters_ids", str, description="Comma-separated perimeter ids")
-
-
-def _json_boolean(request, name: str) -> bool:
-    raw = request.query_params.get(name)
-    try:
-        value = json.loads(raw)
-    except (TypeError, ValueError):
-        value = None
-    if not isinstance(value, bool):
-        raise ValidationError({name: ["Must be `true` or `false`."]})
-    return value
 
 
 @extend_schema_view(
@@ -144,7 +131,7 @@ class AccessViewSet(
         accesses = list(valid_accesses_of(request.user))
         if "expiring" not in request.query_params:
             return Response(AccessSerializer(accesses, many=True).data)
-        if _json_boolean(request, "expiring"):
+        if boolean_literal("expiring", request.query_params["expiring"]):
             accesses = first_to_expire_per_perimeter(accesses)
             if not accesses:
                 days = settings.ACCESS_EXPIRY_FIRST_ALERT_IN_DAYS
