@@ -78,3 +78,11 @@ def beat_schedule(value: str) -> dict[str, dict]:
     for task in parse_scheduled_tasks(value):
         schedule[task.name] = task.as_beat_entry()
     return schedule
+
+
+def cohort_beat_schedule() -> dict[str, dict]:
+    """The periodic tasks of the cohort app: stale jobs are reconciled and due refresh schedules run."""
+    return {
+        "cohort_stale_jobs": {"task": "cohort.tasks.fail_stale_jobs", "schedule": crontab(minute="*/5")},
+        "cohort_refresh_schedules": {"task": "cohort.tasks.run_due_refresh_schedules", "schedule": crontab()},
+    }

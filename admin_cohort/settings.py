@@ -13,13 +13,13 @@ from datetime import timedelta
 
 from admin_cohort import env
 from admin_cohort.env import BASE_DIR, ConfigurationError
-from admin_cohort.scheduling import beat_schedule
+from admin_cohort.scheduling import beat_schedule, cohort_beat_schedule
 
 EMBEDDED = not env.is_set("DB_NAME")
 DATA_DIR = BASE_DIR / "var"
 
 # ---------------------------------------------------------------------------------------------- apps
-KNOWN_FEATURE_APPS = ("accesses", "content_management", "accesses_perimeters")
+KNOWN_FEATURE_APPS = ("accesses", "content_management", "accesses_perimeters", "cohort", "cohort_job_server")
 # Known but installed only on request: accesses_perimeters needs a second (OMOP) database.
 OPTIONAL_FEATURE_APPS = ("accesses_perimeters",)
 DEFAULT_INCLUDED_APPS = ",".join(app for app in KNOWN_FEATURE_APPS if app not in OPTIONAL_FEATURE_APPS)
@@ -31,6 +31,10 @@ if _unknown_apps:
     )
 if "accesses_perimeters" in INCLUDED_APPS and "accesses" not in INCLUDED_APPS:
     raise ConfigurationError("INCLUDED_APPS: accesses_perimeters syncs the perimeters of accesses, add accesses")
+if "cohort" in INCLUDED_APPS and "accesses" not in INCLUDED_APPS:
+    raise ConfigurationError("INCLUDED_APPS: cohort checks reading rights on perimeters, add accesses")
+if "cohort_job_server" in INCLUDED_APPS and "cohort" not in INCLUDED_APPS:
+    raise ConfigurationError("INCLUDED_APPS: cohort_job_server runs the jobs of cohort, add cohort")
 
 # ---------------------------------------------------------------------------------- required variables
 if not EMBEDDED:
@@ -210,6 +214,9 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 SCHEDULED_TASKS = env.string("SCHEDULED_TASKS")
 CELERY_BEAT_SCHEDULE = beat_schedule(SCHEDULED_TASKS)
+if "cohort" in INCLUDED_APPS:
+    # Built in, not optional: without them stale jobs would stay pending and refresh schedules never fire.
+    CELERY_BEAT_SCHEDULE.update(cohort_beat_schedule())
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # ----------------------------------------------------------------------------------------------- DRF
@@ -342,6 +349,20 @@ ACCESS_EXPIRY_SECOND_ALERT_IN_DAYS = env.integer("ACCESS_EXPIRY_SECOND_ALERT_IN_
 # Off by default: copies of a production database must not mail real users.
 ENABLE_ACCESS_EXPIRY_ALERTS = env.boolean("ENABLE_ACCESS_EXPIRY_ALERTS", False)
 ACCESS_MANAGERS_LIST_LINK = env.string("ACCESS_MANAGERS_LIST_LINK")
+
+# ----------------------------------------------------------------------------------- cohort building
+QUERY_EXECUTOR_URL = env.string("QUERY_EXECUTOR_URL").rstrip("/")
+FHIR_URL = env.string("FHIR_URL").rstrip("/")
+USE_SOLR = env.boolean("USE_SOLR", False)
+TEST_FHIR_QUERIES = env.boolean("TEST_FHIR_QUERIES", False)
+LAST_COUNT_VALIDITY = env.integer("LAST_COUNT_VALIDITY", 24)  # hours
+COHORT_SIZE_LIMIT = env.integer("COHORT_SIZE_LIMIT", 20_000)
+REPORTING_PERIMETER_TYPES = env.comma_list("REPORTING_PERIMETER_TYPES")
+# Jobs without news for this long are failed by the reconciler (a lost task, a restarted QueryExecutor).
+STALE_JOB_AFTER_MINUTES = env.integer("STALE_JOB_AFTER_MINUTES", 24 * 60)
+# Large cohorts wait for the Solr ETL, which may take a day.
+STALE_LONG_PENDING_JOB_AFTER_MINUTES = env.integer("STALE_LONG_PENDING_JOB_AFTER_MINUTES", 72 * 60)
+JOB_SERVER_TIMEOUT_SECONDS = env.integer("JOB_SERVER_TIMEOUT_SECONDS", 60)
 
 # -------------------------------------------------------------------------------------------- e-mail
 EMAIL_BACKEND = env.string(

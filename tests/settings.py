@@ -29,7 +29,7 @@ _DEFAULTS = {
     "SOCKET_LOGGER_ENABLED": "false",
     "ENABLE_OIDC_AUTH": "false",
     "SCHEDULED_TASKS": "",
-    "INCLUDED_APPS": "accesses,content_management,accesses_perimeters",
+    "INCLUDED_APPS": "accesses,content_management,accesses_perimeters,cohort,cohort_job_server",
     # The OMOP source of the perimeter sync: a second per-run database (accesses_perimeters/tests fill it).
     "PERIMETERS_SOURCE_DB_HOST": "127.0.0.1",
     "PERIMETERS_SOURCE_DB_PORT": "5432",

@@ -1,0 +1,34 @@
+"""Reads of the cohort app, already restricted to what the caller may see (one restriction per model).
+
+Every cohort object is visible to its owner only (spec 02 §1.6). The job machine users (QueryExecutor,
+Solr ETL) also see every count, cohort and feasibility study, which they call back (spec 03 §3.2).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from cohort.models import CohortResult, DatedMeasure, FeasibilityStudy, FhirFilter
+
+JOB_MODELS = (DatedMeasure, CohortResult, FeasibilityStudy)
+
+
+def is_job_machine(user) -> bool:
+    return bool(user) and user.username in settings.APPLICATIVE_USERS
+
+
+def owned_by(model, user) -> QuerySet:
+    return model.objects.filter(owner=user)
+
+
+def visible_to(model, user) -> QuerySet:
+    """The rows of `model` the user may read and write."""
+    if model in JOB_MODELS and is_job_machine(user):
+        return model.objects.all()
+    queryset = owned_by(model, user)
+    if model is CohortResult:
+        return queryset.filter(is_subset=False)
+    if model is FhirFilter:
+        return queryset.filter(auto_generated=False)
+    return queryset

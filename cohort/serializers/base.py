@@ -1,0 +1,43 @@
+"""Serializer pieces shared by the cohort app: owner-restricted relations and `<field>_id` aliases."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from cohort.selectors import owned_by
+
+
+class OwnedRelatedField(serializers.PrimaryKeyRelatedField):
+    """A relation to one of the caller's own objects; any other uuid is refused like an unknown one (400)."""
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        model = self.queryset.model
+        return owned_by(model, request.user if request else None)
+
+
+class OwnerField(serializers.PrimaryKeyRelatedField):
+    """`owner` defaults to the caller and may only name the caller (spec 02 §1.6)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("default", serializers.CurrentUserDefault())
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        from django.contrib.auth import get_user_model
+
+        request = self.context.get("request")
+        return get_user_model().objects.filter(pk=request.user.pk if request else None)
+
+
+class CohortModelSerializer(serializers.ModelSerializer):
+    """Accepts `X_id` for every writable relation `X` (spec 02 §1.5): the alias wins when both are sent."""
+
+    def to_internal_value(self, data):
+        if hasattr(data, "copy") and not isinstance(data, list):
+            data = data.copy()
+            for name, field in self.fields.items():
+                alias = f"{name}_id"
+                if isinstance(field, serializers.RelatedField) and not field.read_only and alias in data:
+                    data[name] = data[alias]
+        return super().to_internal_value(data)
