@@ -32,6 +32,13 @@ class StrictBooleanFilter(filters.CharFilter):
         raise NotImplementedError
 
 
+class BooleanFieldFilter(StrictBooleanFilter):
+    """A boolean model field compared with a strict `true`/`false` parameter."""
+
+    def apply(self, qs, value: bool):
+        return qs.filter(**{self.field_name: value})
+
+
 class ManualOnlyFilter(StrictBooleanFilter):
     def apply(self, qs, value: bool):
         return rights().restrict_to_users_with_manual_profile(qs) if value else qs

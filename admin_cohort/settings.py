@@ -8,6 +8,7 @@ Two modes:
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import timedelta
 
@@ -357,6 +358,8 @@ USE_SOLR = env.boolean("USE_SOLR", False)
 TEST_FHIR_QUERIES = env.boolean("TEST_FHIR_QUERIES", False)
 LAST_COUNT_VALIDITY = env.integer("LAST_COUNT_VALIDITY", 24)  # hours
 COHORT_SIZE_LIMIT = env.integer("COHORT_SIZE_LIMIT", 20_000)
+# Stored-query format upgrades (cohort.query_versions): JSON object {"<code-system name>": "<URL>"}, none by default.
+QUERY_UPGRADE_CODE_SYSTEMS = json.loads(env.string("QUERY_UPGRADE_CODE_SYSTEMS") or "{}")
 REPORTING_PERIMETER_TYPES = env.comma_list("REPORTING_PERIMETER_TYPES")
 # Jobs without news for this long are failed by the reconciler (a lost task, a restarted QueryExecutor).
 STALE_JOB_AFTER_MINUTES = env.integer("STALE_JOB_AFTER_MINUTES", 24 * 60)

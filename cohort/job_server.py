@@ -41,6 +41,9 @@ class JobRequest:
     source_population: list[str] | None = None
     # The owner reads only pseudonymised data on (some of) the query's perimeters.
     pseudonymised: bool = False
+    # A query already normalised and translated by `translate` (refresh schedules run without the user's
+    # token): submitted as is, with this job's instance id.
+    translated_query: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,10 @@ class JobServer(Protocol):
     def map_status(self, status: object) -> str:
         """The backend status of a status word received in a callback; raises InvalidJobStatusError."""
 
+    def translate(self, job: JobRequest) -> str:
+        """The query as it would be submitted (normalised, criteria translated), for later `translated_query`
+        submissions; raises JobServerError."""
+
 
 class _MissingJobServer:
     def submit(self, job: JobRequest) -> SubmittedJob:
@@ -69,6 +76,9 @@ class _MissingJobServer:
 
     def map_status(self, status: object) -> str:
         raise InvalidJobStatusError(f"Bad Request: Invalid job status: {status}")
+
+    def translate(self, job: JobRequest) -> str:
+        raise JobServerError("No job server is installed (add cohort_job_server to INCLUDED_APPS)")
 
 
 _state: dict[str, JobServer] = {"server": _MissingJobServer()}

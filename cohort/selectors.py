@@ -7,7 +7,7 @@ Solr ETL) also see every count, cohort and feasibility study, which they call ba
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import BooleanField, Case, F, Q, QuerySet, Value, When
 
 from cohort.models import CohortResult, DatedMeasure, FeasibilityStudy, FhirFilter
 
@@ -32,3 +32,26 @@ def visible_to(model, user) -> QuerySet:
     if model is FhirFilter:
         return queryset.filter(auto_generated=False)
     return queryset
+
+
+def cohorts_with_sizes(queryset: QuerySet) -> QuerySet:
+    """The computed columns of the cohort list (spec 02 §3.6), usable in filters and orderings."""
+    from cohort.serializers.jobs_nested import NestedCohortResultSerializer
+
+    size = F("dated_measure__measure")
+    return NestedCohortResultSerializer.loaded(
+        queryset.annotate(
+            result_size=size,
+            measure_min=F("dated_measure_global__measure_min"),
+            measure_max=F("dated_measure_global__measure_max"),
+            exportable=Case(
+                When(
+                    Q(dated_measure__measure__isnull=False, dated_measure__measure__lte=settings.COHORT_SIZE_LIMIT),
+                    then=Value(True),
+                ),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+            request=F("request_query_snapshot__request__name"),  # the `request` ordering sorts by request name
+        )
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from cohort.selectors import owned_by
@@ -12,8 +13,14 @@ class OwnedRelatedField(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self):
         request = self.context.get("request")
-        model = self.queryset.model
-        return owned_by(model, request.user if request else None)
+        # The caller's rows among those the field was declared with (e.g. no subset cohorts).
+        return owned_by(self.queryset.model, request.user if request else None) & self.queryset.all()
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except DjangoValidationError:  # not a uuid: refused like any other unknown key
+            self.fail("does_not_exist", pk_value=data)
 
 
 class OwnerField(serializers.PrimaryKeyRelatedField):

@@ -7,14 +7,16 @@ import uuid
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import status, viewsets
 from rest_framework.exceptions import ValidationError
-from rest_framework.filters import OrderingFilter, SearchFilter
+from rest_framework.filters import SearchFilter
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from admin_cohort.pagination import NegativeLimitOffsetPagination
 from admin_cohort.response_cache import CachedResponseMixin
 from admin_cohort.views.mixins import AuditedViewMixin
+from cohort.filters import CohortOrderingFilter
 from cohort.selectors import is_job_machine, visible_to
+from cohort.services.errors import Refused
 from cohort.services.soft_delete import soft_delete
 
 
@@ -49,7 +51,7 @@ class OwnedViewSet(AuditedViewMixin, CachedResponseMixin, viewsets.ModelViewSet)
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     permission_classes = [IsAuthenticated]
     pagination_class = NegativeLimitOffsetPagination
-    filter_backends = [DjangoFilterBackend, SearchFilter, OrderingFilter]
+    filter_backends = [DjangoFilterBackend, SearchFilter, CohortOrderingFilter]
     cached_actions = ("list",)
     nested_filters: dict[str, str] = {}
 
@@ -72,6 +74,23 @@ class OwnedViewSet(AuditedViewMixin, CachedResponseMixin, viewsets.ModelViewSet)
             for kwarg, field in self.nested_filters.items()
             if kwarg in self.kwargs
         }
+
+    def input_data(self):
+        """The body, with the parents of a nested route forced from the URL over any `X` or `X_id` sent."""
+        data = self.request.data
+        nested = self.nested_values()
+        if not nested or not isinstance(data, dict):
+            return data
+        data = data.copy()
+        for field, value in nested.items():
+            data.pop(f"{field}_id", None)
+            data[field] = value
+        return data
+
+    def handle_exception(self, exc):
+        if isinstance(exc, Refused):
+            return Response(str(exc), status=status.HTTP_400_BAD_REQUEST)
+        return super().handle_exception(exc)
 
     def get_object(self):
         raw = str(self.kwargs.get(self.lookup_field, ""))

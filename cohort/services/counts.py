@@ -1,0 +1,122 @@
+"""Counts (dated measures, spec 02 §6): launching, cancelling the previous ones, submitting, callbacks."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+
+from cohort.job_server import JobServerError, job_server
+from cohort.models import CohortResult, DatedMeasure, JobStatus, MeasureMode, RequestQuerySnapshot
+from cohort.services import jobs, submission
+from cohort.services.queueing import queue_after_commit
+
+_logger = logging.getLogger("info")
+
+
+@transaction.atomic
+def launch_count(
+    *,
+    owner,
+    snapshot: RequestQuerySnapshot,
+    auth: dict,
+    stage_details: str | None = None,
+    mode: str = "Snapshot",
+    from_translated_query: bool = False,
+) -> DatedMeasure:
+    """A new count of the snapshot; its job is submitted by a task once this transaction commits.
+
+    `from_translated_query`: a refresh schedule's run, which has no user credentials and submits the
+    snapshot's stored `translated_query` (spec 02 §9.2).
+    """
+    measure = DatedMeasure.objects.create(owner=owner, request_query_snapshot=snapshot, mode=mode)
+    queue_after_commit(
+        DatedMeasure,
+        measure.pk,
+        "cohort.tasks.submit_count",
+        str(measure.pk),
+        auth,
+        stage_details,
+        from_translated_query,
+    )
+    return measure
+
+
+def submit_count(
+    measure_pk, *, auth: dict, stage_details: str | None, task_id: str, from_translated_query: bool = False
+) -> None:
+    """The count task: stop the request's previous counts, then submit this one.
+
+    A scheduled refresh stops nothing: the owner's own counts of the request are not its business.
+    """
+    measure = DatedMeasure.all_objects.filter(pk=measure_pk).select_related("request_query_snapshot").first()
+    if measure is None:
+        return
+    if measure.mode == MeasureMode.SNAPSHOT and not from_translated_query:
+        cancel_previous_counts(measure)
+
+    def build(job: DatedMeasure):
+        query = job.request_query_snapshot.serialized_query
+        if job.mode == MeasureMode.GLOBAL:
+            return submission.job_request(
+                job, mode="count_all", serialized_query=query, auth=auth, source_population=_root_population()
+            )
+        refusal = submission.reading_refusal(job.owner, submission.perimeters_of(query))
+        if refusal:
+            raise JobServerError(refusal)
+        translated = _stored_translation(job.request_query_snapshot) if from_translated_query else None
+        return submission.job_request(
+            job,
+            mode="count",
+            serialized_query=query,
+            auth=auth,
+            stage_details=stage_details,
+            translated_query=translated,
+        )
+
+    submission.submit(DatedMeasure, measure_pk, build, task_id_field="count_task_id", task_id=task_id)
+
+
+def _stored_translation(snapshot: RequestQuerySnapshot) -> str:
+    if not snapshot.translated_query:
+        raise JobServerError("The query of this snapshot was never translated for a refresh schedule")
+    return snapshot.translated_query
+
+
+def _root_population() -> list[str]:
+    root = submission.root_cohort_id()
+    if root is None:
+        raise JobServerError("The perimeter tree has no root: the whole-hospital estimate cannot run")
+    return [root]
+
+
+def cancel_previous_counts(measure: DatedMeasure) -> None:
+    """Counts of the same request still running and not used by a cohort are stopped (spec 02 §6.3)."""
+    used = CohortResult.all_objects.filter(Q(dated_measure=OuterRef("pk")) | Q(dated_measure_global=OuterRef("pk")))
+    previous = (
+        DatedMeasure.objects.filter(
+            request_query_snapshot__request_id=measure.request_query_snapshot.request_id,
+            mode=MeasureMode.SNAPSHOT,
+            request_job_status__in=[JobStatus.NEW, JobStatus.PENDING, JobStatus.STARTED],
+            created_at__lte=measure.created_at,
+        )
+        .exclude(pk=measure.pk)
+        .exclude(Exists(used))
+        .values_list("pk", "request_job_status", "request_job_id")
+    )
+    for pk, status, job_id in previous:
+        if job_id:
+            _cancel_remote(pk, status, job_id)
+        else:
+            # Not submitted yet: its task finds it cancelled and submits nothing.
+            jobs.transition(DatedMeasure, pk, lambda job: jobs.set_status(job, JobStatus.CANCELLED))
+
+
+def _cancel_remote(pk, status: str, job_id: str) -> None:
+    try:
+        outcome = job_server().cancel(job_id)
+    except JobServerError as error:
+        jobs.fail(DatedMeasure, pk, f"Error cancelling a {status} DM job [{job_id}] - {error}")
+        return
+    jobs.transition(DatedMeasure, pk, lambda job: jobs.set_status(job, outcome))

@@ -1,0 +1,130 @@
+"""The life cycle shared by every job (counts, cohorts, feasibility studies): forward-only transitions.
+
+Each transition locks the job's row for the few statements it takes (never while talking to a remote
+service), re-reads it, and applies the change only if the job may still move that way. So a callback that
+lands before the submission task records the job id is never overwritten, a late or duplicated callback
+never moves a finished job, and nobody busy-waits (spec 02 §6.2, §7.6, §21.11).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from cohort.models import FINAL_STATUSES, UNSUBMITTED_STATUSES, JobModel, JobStatus
+from cohort.services import notifications
+from cohort.signals import job_ended
+
+_logger = logging.getLogger("info")
+
+
+def duration_since(created_at) -> str:
+    """Python's timedelta text, as the clients display it (`0:00:41.123456`)."""
+    return str(timezone.now() - created_at)
+
+
+def _locked(model: type[JobModel], pk) -> JobModel | None:
+    return model.all_objects.select_for_update().filter(pk=pk).first()
+
+
+def transition(model: type[JobModel], pk, change: Callable[[JobModel], bool]) -> JobModel | None:
+    """Applies `change` to the locked row unless the job is final; `change` returns whether it changed it.
+
+    The owner is notified and `job_ended` sent when the job changed (after commit for the notification).
+    Returns the job when it changed, else None.
+    """
+    with transaction.atomic():
+        job = _locked(model, pk)
+        if job is None or job.request_job_status in FINAL_STATUSES:
+            return None
+        if not change(job):
+            return None
+        job.save()
+        notifications.job_status_changed(job)
+        if job.request_job_status in FINAL_STATUSES:
+            job_ended.send(sender=model, instance=job)
+        return job
+
+
+def set_status(job: JobModel, status: str, *, fail_msg: str | None = None) -> bool:
+    """Sets a new status on a locked job, with the duration when it ends. Returns whether anything changed."""
+    changed = job.request_job_status != status
+    job.request_job_status = status
+    if status in FINAL_STATUSES:
+        job.request_job_duration = duration_since(job.created_at)
+    if fail_msg is not None and status == JobStatus.FAILED:
+        changed |= job.request_job_fail_msg != fail_msg
+        job.request_job_fail_msg = fail_msg
+    return changed
+
+
+def fail(model: type[JobModel], pk, reason: str) -> JobModel | None:
+    """Any failure at a boundary: the job fails with a reason and the owner hears of it."""
+    _logger.info("Job %s %s failed: %s", model.__name__, pk, reason)
+    return transition(model, pk, lambda job: set_status(job, JobStatus.FAILED, fail_msg=reason))
+
+
+def claim_for_submission(model: type[JobModel], pk, *, task_id_field: str | None, task_id: str) -> JobModel | None:
+    """The submission task takes the job: only once the job id is unknown and the job not final.
+
+    Re-deliveries of the task (acks_late after a lost worker) resubmit a job whose id was never recorded.
+    """
+    with transaction.atomic():
+        job = _locked(model, pk)
+        if job is None or job.deleted or job.request_job_status in FINAL_STATUSES or job.request_job_id:
+            return None
+        fields = ["modified_at"]
+        if task_id_field:
+            setattr(job, task_id_field, task_id or "")
+            fields.append(task_id_field)
+        if job.request_job_status == JobStatus.NEW:
+            job.request_job_status = JobStatus.PENDING
+            fields.append("request_job_status")
+        job.save(update_fields=fields)
+        if "request_job_status" in fields:
+            notifications.job_status_changed(job)
+        return job
+
+
+def record_submission(model: type[JobModel], pk, *, job_id: str, status: str) -> JobModel:
+    """The job server accepted the job: its id is recorded; its status moves on only if nothing happened since.
+
+    A cohort announced as large keeps `long_pending`; a job that a callback already finished keeps its end.
+    """
+    with transaction.atomic():
+        job = _locked(model, pk)
+        fields = ["modified_at"]
+        if not job.request_job_id:
+            job.request_job_id = job_id
+            fields.append("request_job_id")
+        moved = job.request_job_status in UNSUBMITTED_STATUSES and status != job.request_job_status
+        if moved:
+            set_status(job, status)
+            fields += ["request_job_status", "request_job_duration"]
+        job.save(update_fields=fields)
+        if moved:
+            notifications.job_status_changed(job)
+            if job.request_job_status in FINAL_STATUSES:
+                job_ended.send(sender=model, instance=job)
+        return job
+
+
+def stale_jobs(model: type[JobModel], *, now=None):
+    """Jobs without news for too long: lost tasks, forgotten remote jobs (settings STALE_*)."""
+    from django.conf import settings
+
+    now = now or timezone.now()
+    active = set(JobStatus) - FINAL_STATUSES - {JobStatus.DENIED, JobStatus.CLEANED, JobStatus.LONG_PENDING}
+    short = model.objects.filter(
+        request_job_status__in=active,
+        modified_at__lt=now - timedelta(minutes=settings.STALE_JOB_AFTER_MINUTES),
+    )
+    long = model.objects.filter(
+        request_job_status=JobStatus.LONG_PENDING,
+        modified_at__lt=now - timedelta(minutes=settings.STALE_LONG_PENDING_JOB_AFTER_MINUTES),
+    )
+    return list(short.values_list("pk", flat=True)) + list(long.values_list("pk", flat=True))

@@ -1,0 +1,75 @@
+"""Rights of a user on the perimeters a cohort query reads (spec 02 §11), computed with the closure table.
+
+A right held on a perimeter covers its descendants, so a perimeter is covered when the right is held on it
+or on one of its ancestors. A query or cohort is covered when every one of its perimeters is; one without
+any known perimeter is covered by nothing (the reference's vacuous "all rights" is a hole, §21.9).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from accesses import catalogue
+from accesses.models import Perimeter
+from accesses.selectors import ancestors_by_perimeter
+from accesses.services.user_rights import UserRights
+
+COHORT_RIGHTS = {
+    "read_patient_nomi": (catalogue.READ_NOMINATIVE,),
+    "read_patient_pseudo": (catalogue.READ_PSEUDONYMIZED, catalogue.READ_NOMINATIVE),
+    "export_csv_xlsx_nomi": ("right_export_csv_xlsx_nominative",),
+    "export_jupyter_nomi": ("right_export_jupyter_nominative",),
+    "export_jupyter_pseudo": ("right_export_jupyter_pseudonymized", "right_export_jupyter_nominative"),
+}
+
+
+@dataclass(frozen=True)
+class ReadingCheck:
+    allowed: bool
+    pseudonymised: bool  # nominative reading is not held on every perimeter
+    missing: list[str]  # perimeter cohort ids the user may not read (or that are not perimeters)
+
+
+def perimeters_by_cohort_id(cohort_ids: Iterable[str]) -> dict[str, int]:
+    ids = {str(cohort_id) for cohort_id in cohort_ids}
+    return dict(Perimeter.objects.filter(cohort_id__in=ids).values_list("cohort_id", "id"))
+
+
+def _covered(perimeter_ids: set[int], granting: set[int], ancestors: dict[int, set[int]]) -> set[int]:
+    return {p for p in perimeter_ids if (ancestors[p] | {p}) & granting}
+
+
+def check_reading(user, cohort_ids: list[str]) -> ReadingCheck:
+    """Whether `user` may count or create a cohort on the perimeters `cohort_ids` (spec 02 §11.3)."""
+    rights = UserRights.of(user)
+    known = perimeters_by_cohort_id(cohort_ids)
+    ancestors = ancestors_by_perimeter(known.values())
+    readable = _covered(set(known.values()), rights.perimeters_with(*catalogue.READING), ancestors)
+    nominative = _covered(set(known.values()), rights.perimeters_with(catalogue.READ_NOMINATIVE), ancestors)
+    missing = [str(c) for c in cohort_ids if known.get(str(c)) not in readable]
+    return ReadingCheck(
+        allowed=bool(cohort_ids) and not missing,
+        pseudonymised=not known or len(nominative) < len(known),
+        missing=missing,
+    )
+
+
+def cohort_rights(user, perimeters_ids_by_key: dict[str, list[str]]) -> dict[str, dict[str, bool]]:
+    """The §11.2 rights for each key (a cohort's group id) given the perimeter cohort ids of its query."""
+    rights = UserRights.of(user)
+    known = perimeters_by_cohort_id(c for ids in perimeters_ids_by_key.values() for c in ids)
+    ancestors = ancestors_by_perimeter(known.values())
+    granting = {name: rights.perimeters_with(*flags) for name, flags in COHORT_RIGHTS.items()}
+    answer = {}
+    for key, cohort_ids in perimeters_ids_by_key.items():
+        perimeter_ids = {known[str(c)] for c in cohort_ids if str(c) in known}
+        answer[key] = {
+            name: bool(perimeter_ids) and _covered(perimeter_ids, held, ancestors) == perimeter_ids
+            for name, held in granting.items()
+        }
+    return answer
+
+
+def has_valid_access(user) -> bool:
+    return bool(UserRights.of(user).accesses)

@@ -1,0 +1,223 @@
+"""Launching counts and cohorts over the API (spec 02 §4.6, §4.7): validation, ownership, initial states.
+
+The life cycle after the launch (submission, callbacks, pushes) is tested end to end in test_job_flows.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cohort.models import CohortResult, DatedMeasure
+from cohort.tests.builders import cohort_of, measure_of, snapshot_of
+from tests.factories import UserFactory
+
+
+@pytest.fixture
+def researcher(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def client(make_client, researcher):
+    return make_client(researcher)
+
+
+@pytest.fixture
+def snapshot(researcher):
+    return snapshot_of(researcher, "1001")
+
+
+@pytest.fixture
+def finished_count(snapshot):
+    return measure_of(snapshot, status="finished", measure=1523)
+
+
+class TestLaunchCount:
+    def test_a_count_starts_new(self, client, researcher, snapshot):
+        body = {
+            "request_query_snapshot_id": str(snapshot.uuid),
+            "request_id": str(snapshot.request_id),
+            "stageDetails": None,
+        }
+        response = client.post("/cohort/dated-measures/", body, format="json")
+        assert response.status_code == 201, response.content
+        created = response.json()
+        assert created["request_job_status"] == "new"
+        assert created["mode"] == "Snapshot"
+        assert (created["count_outdated"], created["cohort_limit"]) == (False, 20000)
+        assert created["request_query_snapshot"] == str(snapshot.uuid)
+        assert DatedMeasure.objects.get().owner == researcher
+
+    def test_job_fields_sent_by_the_client_are_ignored(self, client, snapshot):
+        body = {
+            "request_query_snapshot": str(snapshot.uuid),
+            "measure": 5,
+            "request_job_status": "finished",
+            "mode": "Global",
+        }
+        response = client.post("/cohort/dated-measures/", body, format="json")
+        assert response.status_code == 201
+        measure = DatedMeasure.objects.get()
+        assert (measure.measure, measure.request_job_status, measure.mode) == (None, "new", "Snapshot")
+
+    @pytest.mark.parametrize("details", ["all", "ratio", "1,2,-3"])
+    def test_stage_details_accepted(self, client, snapshot, details):
+        body = {"request_query_snapshot_id": str(snapshot.uuid), "stageDetails": details}
+        assert client.post("/cohort/dated-measures/", body, format="json").status_code == 201
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {},
+            {"request_query_snapshot_id": "not-a-uuid"},
+            {"request_query_snapshot_id": "6f1e2d3c-0000-4000-8000-000000000000"},
+            {"stageDetails": "all; DROP TABLE"},
+        ],
+    )
+    def test_bad_input_creates_nothing(self, client, snapshot, body):
+        body = {"request_query_snapshot_id": str(snapshot.uuid), **body} if "stageDetails" in body else body
+        response = client.post("/cohort/dated-measures/", body, format="json")
+        assert response.status_code == 400
+        assert DatedMeasure.objects.count() == 0
+
+    def test_another_users_snapshot_cannot_be_counted(self, make_client, snapshot):
+        response = make_client(UserFactory()).post(
+            "/cohort/dated-measures/", {"request_query_snapshot_id": str(snapshot.uuid)}, format="json"
+        )
+        assert response.status_code == 400
+        assert DatedMeasure.objects.count() == 0
+
+    def test_counts_are_the_owners_only(self, make_client, client, snapshot):
+        measure = measure_of(snapshot)
+        assert client.get(f"/cohort/dated-measures/{measure.uuid}/").status_code == 200
+        assert client.get("/cohort/dated-measures/").json()["count"] == 1
+        stranger = make_client(UserFactory())
+        assert stranger.get(f"/cohort/dated-measures/{measure.uuid}/").status_code == 404
+        assert stranger.get("/cohort/dated-measures/").json()["count"] == 0
+
+    def test_counts_cannot_be_deleted_or_put(self, client, snapshot):
+        measure = measure_of(snapshot)
+        assert client.delete(f"/cohort/dated-measures/{measure.uuid}/").status_code == 405
+        assert client.put(f"/cohort/dated-measures/{measure.uuid}/", {}, format="json").status_code == 405
+        assert DatedMeasure.objects.count() == 1
+
+    def test_anonymous_is_refused(self, anonymous, snapshot):
+        response = anonymous.post(
+            "/cohort/dated-measures/", {"request_query_snapshot_id": str(snapshot.uuid)}, format="json"
+        )
+        assert response.status_code == 403
+        assert anonymous.get("/cohort/dated-measures/").status_code == 403
+
+
+class TestLaunchCohort:
+    def body(self, count, **extra):
+        return {
+            "dated_measure_id": str(count.uuid),
+            "request_query_snapshot_id": str(count.request_query_snapshot_id),
+            "request_id": str(count.request_query_snapshot.request_id),
+            "name": "Cohorte diabète",
+            "description": "",
+            **extra,
+        }
+
+    def test_a_small_cohort_starts_pending(self, client, finished_count):
+        response = client.post("/cohort/cohorts/", self.body(finished_count, global_estimate=False), format="json")
+        assert response.status_code == 201, response.content
+        assert response.json()["request_job_status"] == "pending"
+        cohort = CohortResult.objects.get()
+        assert (cohort.name, cohort.dated_measure_id, cohort.dated_measure_global) == (
+            "Cohorte diabète",
+            finished_count.pk,
+            None,
+        )
+
+    def test_a_large_cohort_starts_long_pending(self, client, snapshot, settings):
+        settings.COHORT_SIZE_LIMIT = 1000
+        count = measure_of(snapshot, status="finished", measure=1000)
+        assert (
+            client.post("/cohort/cohorts/", self.body(count), format="json").json()["request_job_status"]
+            == "long_pending"
+        )
+
+    def test_global_estimate_adds_a_global_count(self, client, finished_count):
+        client.post("/cohort/cohorts/", self.body(finished_count, global_estimate=True), format="json")
+        cohort = CohortResult.objects.get()
+        estimate = cohort.dated_measure_global
+        assert (estimate.mode, estimate.request_query_snapshot_id, estimate.request_job_status) == (
+            "Global",
+            finished_count.request_query_snapshot_id,
+            "new",
+        )
+
+    def test_a_count_of_another_snapshot_is_refused(self, client, researcher, finished_count):
+        other = measure_of(snapshot_of(researcher, "1001"), status="finished", measure=3)
+        body = self.body(finished_count, dated_measure_id=str(other.uuid))
+        assert client.post("/cohort/cohorts/", body, format="json").status_code == 400
+        assert CohortResult.objects.count() == 0
+
+    def test_another_users_count_is_refused(self, make_client, finished_count):
+        response = make_client(UserFactory()).post("/cohort/cohorts/", self.body(finished_count), format="json")
+        assert response.status_code == 400
+        assert CohortResult.objects.count() == 0
+
+    @pytest.mark.parametrize("missing", ["dated_measure_id", "request_query_snapshot_id"])
+    def test_both_the_snapshot_and_the_count_are_needed(self, client, finished_count, missing):
+        body = self.body(finished_count)
+        del body[missing]
+        assert client.post("/cohort/cohorts/", body, format="json").status_code == 400
+        assert CohortResult.objects.count() == 0
+
+    def test_computed_fields_sent_by_the_client_are_ignored(self, client, finished_count):
+        body = self.body(
+            finished_count, result_size=5, exportable=True, measure_min=1, group_id="666", request_job_status="finished"
+        )
+        response = client.post("/cohort/cohorts/", body, format="json")
+        assert response.status_code == 201
+        cohort = CohortResult.objects.get()
+        assert (cohort.group_id, cohort.request_job_status) == ("", "pending")
+
+
+class TestLaunchSample:
+    @pytest.fixture
+    def parent(self, finished_count):
+        return cohort_of(finished_count, status="finished", group_id="123456")
+
+    def body(self, parent, ratio):
+        return {
+            "name": "Échantillon 10%",
+            "description": "",
+            "parent_cohort": str(parent.uuid),
+            "sampling_ratio": ratio,
+        }
+
+    def test_a_sample_gets_its_own_count(self, client, parent):
+        response = client.post("/cohort/cohorts/", self.body(parent, 0.1), format="json")
+        assert response.status_code == 201, response.content
+        sample = CohortResult.objects.get(parent_cohort=parent)
+        assert sample.sampling_ratio == 0.1
+        assert sample.request_query_snapshot_id == parent.request_query_snapshot_id
+        assert sample.dated_measure_id not in (None, parent.dated_measure_id)
+        assert sample.dated_measure.request_job_status == "new"
+        listed = client.get(f"/cohort/cohorts/?is_sample=true&parent_cohort={parent.uuid}").json()
+        assert [row["uuid"] for row in listed["results"]] == [str(sample.uuid)]
+        assert listed["results"][0]["parent_cohort"] == {"uuid": str(parent.uuid), "name": parent.name}
+
+    @pytest.mark.parametrize("ratio", [0, 1, -0.5, 2, None, "half"])
+    def test_the_ratio_must_be_strictly_between_0_and_1(self, client, parent, ratio):
+        response = client.post("/cohort/cohorts/", self.body(parent, ratio), format="json")
+        assert response.status_code == 400
+        assert "sampling_ratio" in response.json()
+        assert CohortResult.objects.count() == 1
+
+    def test_a_sample_cannot_be_sampled(self, client, parent):
+        client.post("/cohort/cohorts/", self.body(parent, 0.5), format="json")
+        sample = CohortResult.objects.get(parent_cohort=parent)
+        CohortResult.objects.filter(pk=sample.pk).update(group_id="777", request_job_status="finished")
+        response = client.post("/cohort/cohorts/", self.body(sample, 0.5), format="json")
+        assert response.status_code == 400
+        assert CohortResult.objects.count() == 2
+
+    def test_another_users_cohort_cannot_be_sampled(self, make_client, parent):
+        response = make_client(UserFactory()).post("/cohort/cohorts/", self.body(parent, 0.5), format="json")
+        assert response.status_code == 400
+        assert CohortResult.objects.count() == 1
