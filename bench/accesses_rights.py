@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import math
 import os
 import random
 import sys
@@ -43,58 +42,32 @@ import django  # noqa: E402
 
 django.setup()
 
-import psycopg  # noqa: E402
+from _harness import (  # noqa: E402
+    SLOW_P95_MS,
+    BenchClient,
+    Measure,
+    create_database,
+    drop_database,
+    explain_slowest_query,
+    measure,
+    use_database,
+)
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection, connections  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from rest_framework.test import APIClient  # noqa: E402
 
 from accesses.models import MANUAL, Access, Perimeter, Profile, Role  # noqa: E402
-from admin_cohort.auth import jwt_tokens  # noqa: E402
 from admin_cohort.models import User  # noqa: E402
 
 LARGE_SHAPE = (20, 10, 10, 9)  # root -> 20 GH -> 10 hospitals -> 10 poles -> 9 units = 20,221 perimeters
 SMALL_SHAPE = (2, 10, 10, 9)  # the same branching with 2 GH: 2,023 perimeters (10x smaller)
 USERS = 300
 ACCESSES = 2000
-SLOW_P95_MS = 50.0
-TOKEN_MAX_AGE_S = 120  # access tokens live 5 minutes: renewed well before
 HEADER = (
     "id;name;short_name;type_source_value;source_value;local_id;cohort_id;parent_id;level;"
     "above_levels_ids;inferior_levels_ids"
 )
-
-
-# ------------------------------------------------------------------------------------------- databases
-def _admin_connection() -> psycopg.Connection:
-    db = settings.DATABASES["default"]
-    return psycopg.connect(
-        host=db["HOST"],
-        port=db["PORT"] or 5432,
-        user=db["USER"],
-        password=db["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    )
-
-
-def create_database(name: str) -> None:
-    with _admin_connection() as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database(name: str) -> None:
-    connections.close_all()
-    with _admin_connection() as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def use_database(name: str) -> None:
-    """Points the default connection at another database (the next query reconnects)."""
-    connections.close_all()
-    connection.settings_dict["NAME"] = name
 
 
 # ------------------------------------------------------------------------------------------------ tree
@@ -252,110 +225,14 @@ def seed(tree: Tree, rng: random.Random) -> Fixture:
 
 
 # -------------------------------------------------------------------------------------------- measuring
-class BenchClient(APIClient):
-    """Speaks like the front-ends (JWT bearer + AuthorizationMethod); renews its token before it expires."""
-
-    def __init__(self, user: User) -> None:
-        super().__init__(HTTP_HOST="localhost")  # "testserver" is not in ALLOWED_HOSTS
-        self.user = user
-        self.issued_at = 0.0
-
-    def fresh(self) -> BenchClient:
-        if time.monotonic() - self.issued_at > TOKEN_MAX_AGE_S:
-            pair = jwt_tokens.issue_pair(self.user.username)
-            self.credentials(HTTP_AUTHORIZATION=f"Bearer {pair.access_token}", HTTP_AUTHORIZATIONMETHOD="JWT")
-            self.issued_at = time.monotonic()
-        return self
-
-
-@dataclass
-class Measure:
-    label: str
-    url: str
-    status: int
-    items: str
-    queries: int
-    timings_ms: list[float]
-    captured: list[dict] = field(default_factory=list)  # the SQL of one request, with its duration
-
-    def percentile(self, fraction: float) -> float:
-        if not self.timings_ms:
-            return math.nan
-        ordered = sorted(self.timings_ms)
-        return ordered[max(math.ceil(fraction * len(ordered)) - 1, 0)]
-
-    @property
-    def p50(self) -> float:
-        return self.percentile(0.50)
-
-    @property
-    def p95(self) -> float:
-        return self.percentile(0.95)
-
-    @property
-    def max(self) -> float:
-        return max(self.timings_ms) if self.timings_ms else math.nan
-
-
-def _items(response) -> str:
-    """How much the answer holds: `shown/total` for paginated answers, the length of a list."""
-    try:
-        data = response.json()
-    except ValueError:
-        return "?"
-    if isinstance(data, dict) and "results" in data:
-        return f"{len(data['results'])}/{data.get('count', '?')}"
-    if isinstance(data, list | dict):
-        return str(len(data))
-    return "?"
-
-
-def measure(client: BenchClient, label: str, url: str, *, requests: int, warmup: int) -> Measure:
-    for _ in range(warmup):
-        client.fresh().get(url)
-    timings, statuses = [], set()
-    for _ in range(requests):
-        client.fresh()
-        started = time.perf_counter()
-        response = client.get(url)
-        timings.append((time.perf_counter() - started) * 1000)
-        statuses.add(response.status_code)
-    client.fresh()
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    statuses.add(response.status_code)
-    status = response.status_code if len(statuses) == 1 else -1  # -1: the status changed between requests
-    if response.status_code != 200:
-        print(f"  {label}: HTTP {response.status_code}: {response.content[:300]!r}", flush=True)
-    queries = captured.captured_queries
-    return Measure(label, url, status, _items(response), len(queries), timings, queries)
-
-
-def explain_slowest_query(result: Measure) -> None:
-    """EXPLAIN ANALYZE of the slowest SQL query of one request of a slow endpoint."""
-    if not result.captured:
-        return
-    slowest = max(result.captured, key=lambda query: float(query["time"]))
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {slowest['sql']}")
-        plan = [row[0] for row in cursor.fetchall()]
-    print(f"    slowest query ({float(slowest['time']) * 1000:.1f} ms): {slowest['sql'][:400]}...", flush=True)
-    print("\n".join(f"      {line}" for line in plan), flush=True)
-
-
 def run_endpoints(fixture: Fixture, *, requests: int, warmup: int, explain: bool) -> list[Measure]:
     client = BenchClient(fixture.user)
     results = []
     for label, url in fixture.requests:
         result = measure(client, label, url, requests=requests, warmup=warmup)
         results.append(result)
-        flag = "  SLOW" if result.p95 > SLOW_P95_MS else ""
-        print(
-            f"  {label:<24} status={result.status} items={result.items:<9} queries={result.queries:<3} "
-            f"p50={result.p50:7.1f} ms  p95={result.p95:7.1f} ms  max={result.max:7.1f} ms{flag}",
-            flush=True,
-        )
-        if flag and explain:
+        print(f"  {result.line()}", flush=True)
+        if result.p95 > SLOW_P95_MS and explain:
             explain_slowest_query(result)
     return results
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django.db import models, transaction
+from django.db import models
 
-from cohort.models.base import OwnedModel
+from cohort.models.base import HistorizedModel, OwnedModel
 from cohort.models.jobs import JobModel
 from cohort.models.workspace import RequestQuerySnapshot
 
@@ -21,7 +21,7 @@ class FeasibilityStudy(OwnedModel, JobModel):
         db_table = "cohort_feasibility_study"
 
 
-class FhirFilter(OwnedModel):
+class FhirFilter(HistorizedModel):
     fhir_resource = models.CharField(max_length=255)
     fhir_version = models.CharField(max_length=50)
     query_version = models.CharField(max_length=50, default="v1.4.4")
@@ -29,6 +29,8 @@ class FhirFilter(OwnedModel):
     filter = models.TextField()
     identifying = models.BooleanField(default=False)
     auto_generated = models.BooleanField(default=False)
+    history_field = "filter"
+    history_patches = ("cohort.FhirFilterPatch", "fhir_filter", "filter_uuid", "filter")
 
     class Meta(OwnedModel.Meta):
         db_table = "cohort_fhir_filter"
@@ -42,17 +44,7 @@ class FhirFilter(OwnedModel):
 
     def save(self, *args, **kwargs):
         self.filter = (self.filter or "").strip("&=")
-        with transaction.atomic():
-            if not self._state.adding:
-                previous = (
-                    FhirFilter.all_objects.select_for_update()
-                    .filter(pk=self.pk)
-                    .values_list("filter", flat=True)
-                    .first()
-                )
-                if previous is not None and previous != self.filter:
-                    FhirFilterPatch.record(self, previous)
-            super().save(*args, **kwargs)
+        super().save(*args, **kwargs)
 
 
 class FhirFilterPatch(models.Model):
@@ -67,16 +59,6 @@ class FhirFilterPatch(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["fhir_filter", "patch_version"], name="unique_fhir_filter_patch_version")
         ]
-
-    @classmethod
-    def record(cls, fhir_filter: FhirFilter, previous_filter: str) -> FhirFilterPatch:
-        last = cls.objects.filter(fhir_filter=fhir_filter).aggregate(last=models.Max("patch_version"))["last"] or 0
-        return cls.objects.create(
-            fhir_filter=fhir_filter,
-            filter_uuid=str(fhir_filter.pk),
-            patch_version=last + 1,
-            filter=previous_filter,
-        )
 
 
 class RefreshFrequency(models.TextChoices):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Exists, OuterRef
 
-from cohort.models.base import AliveManager, OwnedModel
+from cohort.models.base import AliveManager, HistorizedModel, OwnedModel
 
 SHARED_FOLDER_NAME = "Mes requêtes reçues"
 
@@ -44,7 +44,7 @@ class VisibleSnapshotManager(AliveManager):
         return super().get_queryset().filter(~Exists(subsets))
 
 
-class RequestQuerySnapshot(OwnedModel):
+class RequestQuerySnapshot(HistorizedModel):
     request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="query_snapshots")
     serialized_query = models.TextField(default="{}")
     translated_query = models.TextField(null=True, blank=True)
@@ -60,24 +60,12 @@ class RequestQuerySnapshot(OwnedModel):
 
     objects = VisibleSnapshotManager()
     all_objects = models.Manager()
+    history_field = "serialized_query"
+    history_patches = ("cohort.RequestQuerySnapshotPatch", "snapshot", "snapshot_uuid", "serialized_query")
 
     class Meta(OwnedModel.Meta):
         db_table = "cohort_request_query_snapshot"
         indexes = [models.Index(fields=["request", "created_at"], name="snapshot_request_created")]
-
-    def save(self, *args, **kwargs):
-        """Every change of an existing snapshot's query is kept in the history (spec 02 §3.4)."""
-        with transaction.atomic():
-            if not self._state.adding:
-                previous = (
-                    RequestQuerySnapshot.all_objects.select_for_update()
-                    .filter(pk=self.pk)
-                    .values_list("serialized_query", flat=True)
-                    .first()
-                )
-                if previous is not None and previous != self.serialized_query:
-                    RequestQuerySnapshotPatch.record(self, previous)
-            super().save(*args, **kwargs)
 
 
 class RequestQuerySnapshotPatch(models.Model):
@@ -94,13 +82,3 @@ class RequestQuerySnapshotPatch(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["snapshot", "patch_version"], name="unique_snapshot_patch_version")
         ]
-
-    @classmethod
-    def record(cls, snapshot: RequestQuerySnapshot, previous_query: str) -> RequestQuerySnapshotPatch:
-        last = cls.objects.filter(snapshot=snapshot).aggregate(last=models.Max("patch_version"))["last"] or 0
-        return cls.objects.create(
-            snapshot=snapshot,
-            snapshot_uuid=str(snapshot.pk),
-            patch_version=last + 1,
-            serialized_query=previous_query,
-        )

@@ -20,7 +20,7 @@ class CallbackError(Refused):
     """A callback the job cannot accept (the job is failed with the same reason)."""
 
 
-def _integer(payload: Mapping, key: str) -> int | None:
+def callback_integer(payload: Mapping, key: str) -> int | None:
     value = payload.get(key)
     if value is None or value == "":
         return None
@@ -30,7 +30,7 @@ def _integer(payload: Mapping, key: str) -> int | None:
         raise CallbackError(f"Bad Request: `{key}` is not an integer: {value}") from None
 
 
-def _map_status(model: type[JobModel], pk, payload: Mapping) -> str:
+def map_callback_status(model: type[JobModel], pk, payload: Mapping) -> str:
     """The backend status; an invalid one fails the job (its owner is told) and is refused."""
     try:
         return job_server().map_status(payload.get("request_job_status"))
@@ -39,7 +39,7 @@ def _map_status(model: type[JobModel], pk, payload: Mapping) -> str:
         raise CallbackError(str(error)) from None
 
 
-def _fail_on_bad_payload(model: type[JobModel], pk, read):
+def failing_on_bad_payload(model: type[JobModel], pk, read):
     try:
         return read()
     except CallbackError as error:
@@ -49,11 +49,11 @@ def _fail_on_bad_payload(model: type[JobModel], pk, read):
 
 def measure_callback(pk, payload: Mapping) -> DatedMeasure:
     """Returns the measure as it is after the callback (unchanged when it had already ended)."""
-    status = _map_status(DatedMeasure, pk, payload)
-    count, minimum, maximum = _fail_on_bad_payload(
+    status = map_callback_status(DatedMeasure, pk, payload)
+    count, minimum, maximum = failing_on_bad_payload(
         DatedMeasure,
         pk,
-        lambda: (_integer(payload, "count"), _integer(payload, "minimum"), _integer(payload, "maximum")),
+        lambda: tuple(callback_integer(payload, key) for key in ("count", "minimum", "maximum")),
     )
 
     def change(measure: DatedMeasure) -> bool:
@@ -73,8 +73,8 @@ def measure_callback(pk, payload: Mapping) -> DatedMeasure:
 
 
 def cohort_callback(pk, payload: Mapping, *, caller: str) -> CohortResult:
-    status = _map_status(CohortResult, pk, payload) if "request_job_status" in payload else None
-    group_count = _fail_on_bad_payload(CohortResult, pk, lambda: _integer(payload, "group.count"))
+    status = map_callback_status(CohortResult, pk, payload) if "request_job_status" in payload else None
+    group_count = failing_on_bad_payload(CohortResult, pk, lambda: callback_integer(payload, "group.count"))
     group_id = payload.get("group.id", payload.get("group_id"))
     if group_id is not None and (not isinstance(group_id, str | int) or len(str(group_id)) > 64):
         jobs.fail(CohortResult, pk, f"Bad Request: invalid group id: {group_id}")

@@ -17,7 +17,7 @@ from django.dispatch import receiver
 from cohort.job_server import JobServerError
 from cohort.models import FeasibilityStudy, JobStatus, RequestQuerySnapshot
 from cohort.services import feasibility_report, jobs, notifications, submission
-from cohort.services.callbacks import CallbackError, _fail_on_bad_payload, _integer, _map_status
+from cohort.services.callbacks import CallbackError, callback_integer, failing_on_bad_payload, map_callback_status
 from cohort.services.queueing import queue_after_commit
 from cohort.signals import job_ended
 
@@ -72,7 +72,7 @@ def _perimeter_counts(payload: Mapping) -> dict[str, int]:
     extra = payload.get("extra")
     if not isinstance(extra, Mapping) or not extra:
         raise CallbackError(MISSING_EXTRA)
-    return {str(cohort_id): _integer(extra, cohort_id) or 0 for cohort_id in extra}
+    return {str(cohort_id): callback_integer(extra, cohort_id) or 0 for cohort_id in extra}
 
 
 def _report(study: FeasibilityStudy, counts: Mapping[str, int]) -> feasibility_report.Report:
@@ -91,15 +91,15 @@ def study_callback(pk, payload: Mapping) -> FeasibilityStudy:
     Raises CallbackError (the study then failed) for an invalid status, a finished job without per-perimeter
     counts, or a report that could not be built.
     """
-    status = _map_status(FeasibilityStudy, pk, payload)
-    total = _fail_on_bad_payload(FeasibilityStudy, pk, lambda: _integer(payload, "count"))
+    status = map_callback_status(FeasibilityStudy, pk, payload)
+    total = failing_on_bad_payload(FeasibilityStudy, pk, lambda: callback_integer(payload, "count"))
     report = None
     if status == JobStatus.FINISHED:
         study = FeasibilityStudy.all_objects.select_related("request_query_snapshot__request").get(pk=pk)
         if study.is_final:
             _logger.info("Callback for feasibility study %s ignored: the job had already ended", pk)
             return study
-        counts = _fail_on_bad_payload(FeasibilityStudy, pk, lambda: _perimeter_counts(payload))
+        counts = failing_on_bad_payload(FeasibilityStudy, pk, lambda: _perimeter_counts(payload))
         report = _report(study, counts)
 
     def change(study: FeasibilityStudy) -> bool:

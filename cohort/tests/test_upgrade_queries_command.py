@@ -233,7 +233,9 @@ def historical_apps():
 
 def test_the_data_migration_upgrades_snapshots_and_writes_their_history(make_snapshot, historical_apps):
     old, current, broken = make_snapshot(OLD_QUERY), make_snapshot(CURRENT_QUERY), make_snapshot(BROKEN_QUERY)
-    RequestQuerySnapshotPatch.record(old, "an older text")
+    RequestQuerySnapshotPatch.objects.create(
+        snapshot=old, snapshot_uuid=str(old.pk), patch_version=1, serialized_query="an older text"
+    )
     migration.upgrade_stored_queries(historical_apps, None)
     old.refresh_from_db()
     assert filter_of(old.serialized_query) == "code=X"

@@ -113,3 +113,9 @@ class OwnedViewSet(AuditedViewMixin, CachedResponseMixin, viewsets.ModelViewSet)
         instance = self.get_object()
         soft_delete(self.model, [instance.pk])
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def json_object_body(request) -> dict:
+    if not isinstance(request.data, dict):
+        raise ValidationError("The body must be a JSON object")
+    return request.data

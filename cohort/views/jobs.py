@@ -21,7 +21,7 @@ from cohort.serializers.jobs_nested import DatedMeasureSerializer
 from cohort.services import callbacks, cohorts, counts
 from cohort.services.auth_forwarding import forwarded_auth
 from cohort.services.perimeter_rights import cohort_rights, has_valid_access
-from cohort.views.base import JobMachinesReadAndPatchOnly, OwnedViewSet
+from cohort.views.base import JobMachinesReadAndPatchOnly, OwnedViewSet, json_object_body
 
 # What only the job machines may change: the job's outcome (spec 02 §21.2).
 JOB_FIELDS = frozenset(
@@ -56,12 +56,6 @@ NON_UPDATABLE_FIELDS = frozenset(
 )
 
 
-def _payload(request) -> dict:
-    if not isinstance(request.data, dict):
-        raise ValidationError("The body must be a JSON object")
-    return request.data
-
-
 class DatedMeasureViewSet(OwnedViewSet):
     model = DatedMeasure
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -89,7 +83,7 @@ class DatedMeasureViewSet(OwnedViewSet):
             # The outcome of a count comes from the job server only (spec 02 §6.4, §21.2).
             raise PermissionDenied("Only the job server may update a count.")
         measure = self.get_object()
-        return Response(DatedMeasureSerializer(callbacks.measure_callback(measure.pk, _payload(request))).data)
+        return Response(DatedMeasureSerializer(callbacks.measure_callback(measure.pk, json_object_body(request))).data)
 
 
 class CohortResultViewSet(OwnedViewSet):
@@ -131,7 +125,7 @@ class CohortResultViewSet(OwnedViewSet):
         return Response(self._representation(cohort.pk), status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
-        payload = _payload(request)
+        payload = json_object_body(request)
         forbidden = NON_UPDATABLE_FIELDS & payload.keys()
         if forbidden or (not is_job_machine(request.user) and JOB_FIELDS & payload.keys()):
             return Response(

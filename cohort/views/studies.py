@@ -21,8 +21,7 @@ from cohort.serializers.studies import (
 )
 from cohort.services import feasibility, feasibility_report, refresh_schedules
 from cohort.services.auth_forwarding import forwarded_auth
-from cohort.views.base import JobMachinesReadAndPatchOnly, OwnedViewSet
-from cohort.views.jobs import _payload
+from cohort.views.base import JobMachinesReadAndPatchOnly, OwnedViewSet, json_object_body
 
 
 def attachment(file_name: str) -> str:
@@ -66,7 +65,8 @@ class FeasibilityStudyViewSet(OwnedViewSet):
         if not is_job_machine(request.user):
             # The outcome of a study comes from the job server only (spec 02 §21.2).
             raise PermissionDenied("Only the job server may update a feasibility study.")
-        return Response(FeasibilityStudySerializer(feasibility.study_callback(study.pk, _payload(request))).data)
+        updated = feasibility.study_callback(study.pk, json_object_body(request))
+        return Response(FeasibilityStudySerializer(updated).data)
 
     @action(detail=True, methods=["get"])
     def download(self, request, *args, **kwargs):
