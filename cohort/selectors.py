@@ -7,7 +7,7 @@ Solr ETL) also see every count, cohort and feasibility study, which they call ba
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import BooleanField, Case, F, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 
 from cohort.models import CohortResult, DatedMeasure, FeasibilityStudy, FhirFilter
 
@@ -55,3 +55,10 @@ def cohorts_with_sizes(queryset: QuerySet) -> QuerySet:
             request=F("request_query_snapshot__request__name"),  # the `request` ordering sorts by request name
         )
     )
+
+
+def shown_measures() -> QuerySet[DatedMeasure]:
+    """The counts shown with a snapshot: all but those only used by sample cohorts (spec 02 §4.4, §4.5)."""
+    cohorts = CohortResult.objects.filter(dated_measure=OuterRef("pk"))
+    samples, non_samples = cohorts.filter(parent_cohort__isnull=False), cohorts.filter(parent_cohort__isnull=True)
+    return DatedMeasure.objects.filter(~Exists(samples) | Exists(non_samples))

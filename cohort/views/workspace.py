@@ -7,7 +7,7 @@ whatever its size (spec 02 §21.22).
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -15,7 +15,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from cohort.filters.workspace import FolderFilter, RequestFilter, RequestQuerySnapshotFilter
-from cohort.models import CohortResult, DatedMeasure, Folder, Request, RequestQuerySnapshot
+from cohort.models import CohortResult, Folder, Request, RequestQuerySnapshot
+from cohort.selectors import shown_measures
 from cohort.serializers.jobs_nested import NestedCohortResultSerializer
 from cohort.serializers.workspace import (
     FolderSerializer,
@@ -35,13 +36,6 @@ def _count_of(queryset: QuerySet, link: str) -> Coalesce:
     """
     counted = queryset.filter(**{link: OuterRef("pk")}).order_by().values(link).annotate(n=Count("pk")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
-
-
-def shown_measures() -> QuerySet[DatedMeasure]:
-    """The counts shown with a snapshot: all but those only used by sample cohorts (spec 02 §4.4, §4.5)."""
-    cohorts = CohortResult.objects.filter(dated_measure=OuterRef("pk"))
-    samples, non_samples = cohorts.filter(parent_cohort__isnull=False), cohorts.filter(parent_cohort__isnull=True)
-    return DatedMeasure.objects.filter(~Exists(samples) | Exists(non_samples))
 
 
 def _snapshot_summaries() -> QuerySet[RequestQuerySnapshot]:
