@@ -24,26 +24,27 @@ TOKEN_MAX_AGE_S = 120  # access tokens live 5 minutes: renewed well before
 
 
 # ------------------------------------------------------------------------------------------- databases
-def admin_connection() -> psycopg.Connection:
+def admin_connection(user: str | None = None) -> psycopg.Connection:
+    """An autocommit connection to the `postgres` database, as `user` (default: the settings' user)."""
     db = settings.DATABASES["default"]
     return psycopg.connect(
         host=db["HOST"],
         port=db["PORT"] or 5432,
-        user=db["USER"],
+        user=user or db["USER"],
         password=db["PASSWORD"] or None,
         dbname="postgres",
         autocommit=True,
     )
 
 
-def create_database(name: str) -> None:
-    with admin_connection() as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+def create_database(name: str, *, admin_user: str | None = None, owner: str | None = None) -> None:
+    with admin_connection(admin_user) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"' + (f' OWNER "{owner}"' if owner else ""))
 
 
-def drop_database(name: str) -> None:
+def drop_database(name: str, *, admin_user: str | None = None) -> None:
     connections.close_all()
-    with admin_connection() as admin:
+    with admin_connection(admin_user) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

@@ -339,3 +339,24 @@ class TestCohortCallbacks:
         assert anonymous.post("/cohort/cohorts/", {"name": "x"}, format="json", **QE).status_code == 403
         assert anonymous.delete(cohort_url(cohort), **QE).status_code == 403
         assert CohortResult.objects.count() == 2
+
+
+class TestSubmissionRecordAfterTheCallback:
+    """The submission task records the job id after the QueryExecutor answered; a fast callback may be first."""
+
+    def test_a_callback_before_the_job_id_is_recorded_is_not_overwritten(self, api, owner):
+        from cohort.services import jobs
+
+        measure = measure_of(snapshot_of(owner, "1001"), status="pending", request_job_id="")
+        api.patch(dm_url(measure), {"request_job_status": "FINISHED", "count": "7"})
+        jobs.record_submission(DatedMeasure, measure.pk, job_id="job-42", status="started")
+        measure.refresh_from_db()
+        assert (measure.request_job_status, measure.measure, measure.request_job_id) == ("finished", 7, "job-42")
+
+    def test_a_large_cohort_stays_long_pending_when_submitted(self, owner):
+        from cohort.services import jobs
+
+        cohort = cohort_of(measure_of(snapshot_of(owner, "1001")), status="long_pending", request_job_id="")
+        jobs.record_submission(CohortResult, cohort.pk, job_id="job-43", status="started")
+        cohort.refresh_from_db()
+        assert (cohort.request_job_status, cohort.request_job_id) == ("long_pending", "job-43")
