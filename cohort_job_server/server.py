@@ -11,6 +11,7 @@ from cohort.models import JobStatus
 from cohort_job_server import statuses
 from cohort_job_server.client import QueryExecutorClient
 from cohort_job_server.hocon import JobInput, job_body
+from cohort_job_server.pseudonymisation import restrict_fhir_filters
 from cohort_job_server.query import dumps, normalise, serialise
 from cohort_job_server.solr import translate_criteria
 
@@ -89,6 +90,8 @@ class QueryExecutorJobServer:
         query = normalise(job.serialized_query, instance_id=job.instance_id, source_population=job.source_population)
         if settings.USE_SOLR:
             translate_criteria(query, auth=job.auth, pseudonymised=job.pseudonymised)
+        elif job.pseudonymised:
+            restrict_fhir_filters(query)
         return query
 
 

@@ -25,9 +25,9 @@ from admin_cohort import request_context
 from admin_cohort.http import http_session
 from cohort.job_server import AuthHeaders, JobServerError
 from cohort_job_server.client import timed_out
+from cohort_job_server.pseudonymisation import PSEUDONYMISED
 from cohort_job_server.query import basic_resources, set_filter_solr
 
-PSEUDONYMISED = ("meta.security", "http://terminology.hl7.org/CodeSystem/v3-ObservationValue|PSEUDED")
 IDENTIFIER_VALUE = "identifier.value"
 IPP_LIST = "IPPList"
 # Enough to overlap a query's FHIR round-trips without flooding the FHIR server from one job.

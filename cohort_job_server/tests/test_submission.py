@@ -65,6 +65,12 @@ def job(mode: str = "count", instance_id: str = DM, query: str | None = None, **
     )
 
 
+def _leaves(node: dict) -> list[dict]:
+    if node.get("_type") == "basicResource":
+        return [node]
+    return [leaf for child in node.get("criteria", []) for leaf in _leaves(child)]
+
+
 def failure_of(request: JobRequest) -> str:
     with pytest.raises(JobServerError) as failure:
         server.submit(request)
@@ -127,6 +133,16 @@ class TestSubmission:
         }
         post = qe.requests_to("/jobs", "POST")[0]
         assert "Content-Type" not in post.headers and "Authorization" not in post.headers
+
+    def test_pseudonymised_jobs_restrict_every_fhir_filter_without_solr(self, qe):
+        server.submit(job(pseudonymised=True))
+        server.submit(job())
+        pseudonymised, nominative = (
+            [leaf.get("filterFhir") for leaf in _leaves(received.syntax["request"])] for received in qe.jobs
+        )
+        security = "meta.security=http://terminology.hl7.org/CodeSystem/v3-ObservationValue|PSEUDED"
+        assert pseudonymised == [f"{security}&{f}" if f else security for f in nominative]
+        assert nominative and all(security not in (f or "") for f in nominative)
 
     @pytest.mark.parametrize("details", ["all", "ratio", "1,2"])
     def test_count_with_stage_details(self, qe, details):
