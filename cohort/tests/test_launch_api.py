@@ -221,3 +221,48 @@ class TestLaunchSample:
         response = make_client(UserFactory()).post("/cohort/cohorts/", self.body(parent, 0.5), format="json")
         assert response.status_code == 400
         assert CohortResult.objects.count() == 1
+
+
+class TestCohortList:
+    def test_a_page_costs_the_same_queries_whatever_its_size(self, client, researcher, django_assert_max_num_queries):
+        def fill(n: int) -> None:
+            for _ in range(n):
+                count = measure_of(snapshot_of(researcher, "1001"), status="finished", measure=10)
+                parent = cohort_of(count, status="finished", group_id="1")
+                cohort_of(count, parent_cohort=parent, sampling_ratio=0.5)
+
+        fill(2)
+        with django_assert_max_num_queries(12) as few:
+            assert client.get("/cohort/cohorts/?limit=-1").json()["count"] == 4
+        fill(10)
+        with django_assert_max_num_queries(len(few.captured_queries)):
+            body = client.get("/cohort/cohorts/?limit=-1&ordering=-result_size").json()
+        assert body["count"] == 24
+        parents = [row for row in body["results"] if row["parent_cohort"] is None]
+        assert all(len(row["sample_cohorts"]) == 1 for row in parents)
+        assert {row["request"]["name"] for row in body["results"]} == {"Diabetes study"}
+
+    def test_filters_and_computed_columns(self, client, researcher, settings):
+        settings.COHORT_SIZE_LIMIT = 100
+        small = cohort_of(
+            measure_of(snapshot_of(researcher, "1"), status="finished", measure=50), status="finished", group_id="11"
+        )
+        large = cohort_of(
+            measure_of(snapshot_of(researcher, "1"), status="finished", measure=500), status="finished", group_id="22"
+        )
+        cohort_of(measure_of(snapshot_of(UserFactory(), "1"), status="finished", measure=5), group_id="11")
+
+        def uuids(query: str) -> set[str]:
+            response = client.get(f"/cohort/cohorts/{query}")
+            assert response.status_code == 200, response.content
+            return {row["uuid"] for row in response.json()["results"]}
+
+        assert uuids("?exportable=true&status=finished&limit=-1") == {str(small.uuid)}
+        assert uuids("?exportable=false") == {str(large.uuid)}
+        assert uuids("?group_id=11,22") == {str(small.uuid), str(large.uuid)}
+        assert uuids("?min_result_size=100") == {str(large.uuid)}
+        assert uuids("?is_sample=false&status=pending,started") == set()
+        assert client.get("/cohort/cohorts/?exportable=maybe").status_code == 400
+        assert client.get("/cohort/cohorts/?request_id=nope").status_code == 400
+        [row] = client.get("/cohort/cohorts/?group_id=22").json()["results"]
+        assert (row["result_size"], row["exportable"], row["measure_min"]) == (500, False, None)
