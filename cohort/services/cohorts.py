@@ -89,10 +89,6 @@ def submit_cohort_creation(cohort_pk, *, auth: dict, task_id: str) -> None:
         snapshot = cohort.request_query_snapshot
         if snapshot is None:
             raise JobServerError("The cohort has no query snapshot")
-        perimeters = submission.perimeters_of(snapshot.serialized_query)
-        refusal = submission.reading_refusal(cohort.owner, perimeters)
-        if refusal:
-            raise JobServerError(refusal)
         if cohort.parent_cohort_id:
             parent = cohort.parent_cohort
             if not parent.group_id:
@@ -102,7 +98,7 @@ def submit_cohort_creation(cohort_pk, *, auth: dict, task_id: str) -> None:
                 mode="create",
                 serialized_query=cohort_source_query(parent.group_id),
                 auth=auth,
-                perimeters=perimeters,
+                perimeters=submission.perimeters_of(snapshot.serialized_query),
                 sampling_ratio=cohort.sampling_ratio,
             )
         return submission.job_request(cohort, mode="create", serialized_query=snapshot.serialized_query, auth=auth)

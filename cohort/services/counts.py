@@ -62,9 +62,6 @@ def submit_count(
             return submission.job_request(
                 job, mode="count_all", serialized_query=query, auth=auth, source_population=_root_population()
             )
-        refusal = submission.reading_refusal(job.owner, submission.perimeters_of(query))
-        if refusal:
-            raise JobServerError(refusal)
         translated = _stored_translation(job.request_query_snapshot) if from_translated_query else None
         return submission.job_request(
             job,

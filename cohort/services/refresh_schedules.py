@@ -59,9 +59,6 @@ def create_schedule(
     """Translates the snapshot's query now, with the caller's credentials (a remote call, made before any
     write), then stores the schedule and the translation. Raises Refused with the reason."""
     query = request_snapshot.serialized_query
-    refusal = submission.reading_refusal(owner, submission.perimeters_of(query))
-    if refusal:
-        raise Refused(refusal)
     schedule = RequestRefreshSchedule(
         owner=owner,
         request_snapshot=request_snapshot,

@@ -12,7 +12,7 @@ from accesses.models import Perimeter
 from cohort.job_server import AuthHeaders, JobRequest, JobServerError, job_server
 from cohort.models import JobModel, JobStatus
 from cohort.services import jobs
-from cohort.services.perimeter_rights import check_reading
+from cohort.services.perimeter_rights import ReadingCheck, check_reading
 
 _logger = logging.getLogger("info")
 
@@ -31,14 +31,15 @@ def perimeters_of(serialized_query: str) -> list[str]:
         return []
 
 
-def reading_refusal(owner, cohort_ids: list[str]) -> str | None:
-    """Why the owner may not run a job on these perimeters, or None (spec 02 §11.3)."""
+def _checked_reading(owner, cohort_ids: list[str]) -> ReadingCheck:
+    """The owner's reading rights on the perimeters; raises JobServerError when they may not run the job
+    (spec 02 §11.3): nothing is submitted then."""
     if not cohort_ids:
-        return "The query has no source population (sourcePopulation.caresiteCohortList is empty)"
+        raise JobServerError("The query has no source population (sourcePopulation.caresiteCohortList is empty)")
     check = check_reading(owner, cohort_ids)
     if not check.allowed:
-        return f"Forbidden: no read access to the perimeter(s) {', '.join(check.missing)}"
-    return None
+        raise JobServerError(f"Forbidden: no read access to the perimeter(s) {', '.join(check.missing)}")
+    return check
 
 
 def submit(
@@ -78,15 +79,18 @@ def _cancel_quietly(job_id: str) -> None:
 def job_request(
     job, *, mode: str, serialized_query: str, auth: dict | None, perimeters: list[str] | None = None, **options
 ) -> JobRequest:
-    """`perimeters`: the perimeter cohort ids whose reading rights apply, when the query's source population
-    is not made of perimeters (samples read inside a cohort)."""
-    cohort_ids = perimeters if perimeters is not None else perimeters_of(serialized_query)
+    """The job to submit, once the owner's reading rights on the query's perimeters are checked.
+
+    `perimeters`: the perimeter cohort ids whose reading rights apply, when the query's source population
+    is not made of perimeters (samples read inside a cohort). Raises JobServerError when refused.
+    """
+    check = _checked_reading(job.owner, perimeters if perimeters is not None else perimeters_of(serialized_query))
     return JobRequest(
         mode=mode,
         instance_id=str(job.pk),
         owner=job.owner_id,
         serialized_query=serialized_query,
         auth=AuthHeaders(**(auth or {})),
-        pseudonymised=check_reading(job.owner, cohort_ids).pseudonymised if cohort_ids else True,
+        pseudonymised=check.pseudonymised,
         **options,
     )
