@@ -44,7 +44,7 @@ from typing import Any
 import requests
 from django.conf import settings
 
-from tests.fakes.http_server import FakeServer, RecordedRequest, Reply
+from tests.fakes.http_server import FakeServer, QuietServer, RecordedRequest, Reply
 
 COUNT_MODES = ("count", "count_all", "count_with_details")
 _ERROR_PAGE = Reply(
@@ -209,7 +209,7 @@ class FakeQueryExecutor(FakeServer):
         # Reopening after "refuse": the backend keeps the URL it was given, so reuse the same port.
         handler = server.RequestHandlerClass
         server.server_close()
-        return ThreadingHTTPServer(("127.0.0.1", self._port), handler)
+        return QuietServer(("127.0.0.1", self._port), handler)
 
     def start(self):
         self._released.clear()
