@@ -149,17 +149,11 @@ else:
             "PASSWORD": env.string("DB_PASSWORD"),
             "HOST": env.string("DB_HOST"),
             "PORT": env.string("DB_PORT", "5432"),
-            # A pool, not persistent connections: under ASGI every request runs in a new thread, and a
-            # thread's persistent connection outlives it until the garbage collector closes it, which
-            # exhausts the server's connections under load.
+            # No persistent connections: under ASGI every request runs in a new thread, and a thread's
+            # persistent connection outlives it until the garbage collector closes it, which exhausted the
+            # server's connections under load. (Django's psycopg pool is not used either: pools created before
+            # a fork, as in Celery's prefork workers, end up sharing their sockets between processes.)
             "CONN_MAX_AGE": 0,
-            "OPTIONS": {
-                "pool": {
-                    "min_size": env.integer("DB_POOL_MIN_SIZE", 2),
-                    "max_size": env.integer("DB_POOL_MAX_SIZE", 10),
-                    "timeout": env.integer("DB_POOL_TIMEOUT_SECONDS", 30),
-                }
-            },
             "TEST": {"NAME": f"test_{env.string('DB_NAME')}"},
         }
     }
