@@ -67,8 +67,9 @@ def measure_callback(pk, payload: Mapping) -> DatedMeasure:
         return changed
 
     changed = jobs.transition(DatedMeasure, pk, change)
-    if changed is None:
-        _logger.info("Callback for count %s ignored: the job had already ended", pk)
+    if changed is not None:
+        return changed
+    _logger.info("Callback for count %s ignored: the job had already ended", pk)
     return DatedMeasure.all_objects.get(pk=pk)
 
 

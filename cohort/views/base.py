@@ -29,6 +29,16 @@ class JobMachinesReadAndPatchOnly(BasePermission):
         return not is_job_machine(request.user) or request.method in (*SAFE_METHODS, "PATCH")
 
 
+class OnlyJobMachinesPatch(BasePermission):
+    """The outcome of a job comes from the job server only (spec 02 §6.4, §21.2): owners may not PATCH it."""
+
+    message = "Only the job server may update this job."
+
+    # On the object: another user's job stays a 404, as everywhere else.
+    def has_object_permission(self, request, view, obj) -> bool:
+        return request.method != "PATCH" or is_job_machine(request.user)
+
+
 def parse_uuid_list(raw: str) -> list[uuid.UUID]:
     """`a,b,c` (empty items ignored); a malformed item is a 400, not a 500 (spec 02 §1.7)."""
     items = [item.strip() for item in raw.split(",") if item.strip()]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
@@ -21,7 +21,7 @@ from cohort.serializers.jobs_nested import DatedMeasureSerializer
 from cohort.services import callbacks, cohorts, counts
 from cohort.services.auth_forwarding import forwarded_auth
 from cohort.services.perimeter_rights import cohort_rights, has_valid_access
-from cohort.views.base import JobMachinesReadAndPatchOnly, OwnedViewSet, json_object_body
+from cohort.views.base import JobMachinesReadAndPatchOnly, OnlyJobMachinesPatch, OwnedViewSet, json_object_body
 
 # What only the job machines may change: the job's outcome (spec 02 §21.2).
 JOB_FIELDS = frozenset(
@@ -59,7 +59,7 @@ NON_UPDATABLE_FIELDS = frozenset(
 class DatedMeasureViewSet(OwnedViewSet):
     model = DatedMeasure
     http_method_names = ["get", "post", "patch", "head", "options"]
-    permission_classes = [IsAuthenticated, JobMachinesReadAndPatchOnly]
+    permission_classes = [IsAuthenticated, JobMachinesReadAndPatchOnly, OnlyJobMachinesPatch]
     serializer_class = DatedMeasureSerializer
     filter_backends: list = []
     cached_actions = ()
@@ -79,9 +79,6 @@ class DatedMeasureViewSet(OwnedViewSet):
         return Response(DatedMeasureSerializer(measure).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
-        if not is_job_machine(request.user):
-            # The outcome of a count comes from the job server only (spec 02 §6.4, §21.2).
-            raise PermissionDenied("Only the job server may update a count.")
         measure = self.get_object()
         return Response(DatedMeasureSerializer(callbacks.measure_callback(measure.pk, json_object_body(request))).data)
 

@@ -7,13 +7,12 @@ from urllib.parse import quote
 from django.http import HttpResponse
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from cohort.filters.studies import FeasibilityStudyFilter, RequestRefreshScheduleFilter
 from cohort.models import FeasibilityStudy, RequestRefreshSchedule
-from cohort.selectors import is_job_machine, owned_by
+from cohort.selectors import owned_by
 from cohort.serializers.studies import (
     FeasibilityStudyCreateSerializer,
     FeasibilityStudySerializer,
@@ -21,7 +20,7 @@ from cohort.serializers.studies import (
 )
 from cohort.services import feasibility, feasibility_report, refresh_schedules
 from cohort.services.auth_forwarding import forwarded_auth
-from cohort.views.base import JobMachinesReadAndPatchOnly, OwnedViewSet, json_object_body
+from cohort.views.base import JobMachinesReadAndPatchOnly, OnlyJobMachinesPatch, OwnedViewSet, json_object_body
 
 
 def attachment(file_name: str) -> str:
@@ -37,7 +36,7 @@ def attachment(file_name: str) -> str:
 class FeasibilityStudyViewSet(OwnedViewSet):
     model = FeasibilityStudy
     http_method_names = ["get", "post", "patch", "head", "options"]
-    permission_classes = [IsAuthenticated, JobMachinesReadAndPatchOnly]
+    permission_classes = [IsAuthenticated, JobMachinesReadAndPatchOnly, OnlyJobMachinesPatch]
     serializer_class = FeasibilityStudySerializer
     filterset_class = FeasibilityStudyFilter
     ordering_fields = ["created_at", "modified_at"]
@@ -62,9 +61,6 @@ class FeasibilityStudyViewSet(OwnedViewSet):
 
     def partial_update(self, request, *args, **kwargs):
         study = self.get_object()
-        if not is_job_machine(request.user):
-            # The outcome of a study comes from the job server only (spec 02 §21.2).
-            raise PermissionDenied("Only the job server may update a feasibility study.")
         updated = feasibility.study_callback(study.pk, json_object_body(request))
         return Response(FeasibilityStudySerializer(updated).data)
 
