@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 from celery.schedules import crontab
 
@@ -85,4 +86,12 @@ def cohort_beat_schedule() -> dict[str, dict]:
     return {
         "cohort_stale_jobs": {"task": "cohort.tasks.fail_stale_jobs", "schedule": crontab(minute="*/5")},
         "cohort_refresh_schedules": {"task": "cohort.tasks.run_due_refresh_schedules", "schedule": crontab()},
+    }
+
+
+def exports_beat_schedule(poll_interval_seconds: int) -> dict[str, dict]:
+    """The periodic tasks of the exports app: running exports are polled, expired files deleted hourly."""
+    return {
+        "exports_poll": {"task": "exports.tasks.poll_exports", "schedule": timedelta(seconds=poll_interval_seconds)},
+        "exports_clean_files": {"task": "exports.tasks.delete_exported_files", "schedule": crontab(minute="17")},
     }

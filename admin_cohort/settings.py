@@ -14,13 +14,21 @@ from datetime import timedelta
 
 from admin_cohort import env
 from admin_cohort.env import BASE_DIR, ConfigurationError
-from admin_cohort.scheduling import beat_schedule, cohort_beat_schedule
+from admin_cohort.scheduling import beat_schedule, cohort_beat_schedule, exports_beat_schedule
 
 EMBEDDED = not env.is_set("DB_NAME")
 DATA_DIR = BASE_DIR / "var"
 
 # ---------------------------------------------------------------------------------------------- apps
-KNOWN_FEATURE_APPS = ("accesses", "content_management", "accesses_perimeters", "cohort", "cohort_job_server")
+KNOWN_FEATURE_APPS = (
+    "accesses",
+    "content_management",
+    "accesses_perimeters",
+    "cohort",
+    "cohort_job_server",
+    "exports",
+    "exporters",
+)
 # Known but installed only on request: accesses_perimeters needs a second (OMOP) database.
 OPTIONAL_FEATURE_APPS = ("accesses_perimeters",)
 DEFAULT_INCLUDED_APPS = ",".join(app for app in KNOWN_FEATURE_APPS if app not in OPTIONAL_FEATURE_APPS)
@@ -36,6 +44,10 @@ if "cohort" in INCLUDED_APPS and "accesses" not in INCLUDED_APPS:
     raise ConfigurationError("INCLUDED_APPS: cohort checks reading rights on perimeters, add accesses")
 if "cohort_job_server" in INCLUDED_APPS and "cohort" not in INCLUDED_APPS:
     raise ConfigurationError("INCLUDED_APPS: cohort_job_server runs the jobs of cohort, add cohort")
+if "exports" in INCLUDED_APPS and "cohort" not in INCLUDED_APPS:
+    raise ConfigurationError("INCLUDED_APPS: exports export the cohorts of cohort, add cohort")
+if "exporters" in INCLUDED_APPS and "exports" not in INCLUDED_APPS:
+    raise ConfigurationError("INCLUDED_APPS: exporters run the exports of exports, add exports")
 
 # ---------------------------------------------------------------------------------- required variables
 if not EMBEDDED:
@@ -328,6 +340,9 @@ SOLR_ETL_USERNAME = env.string("SOLR_ETL_USERNAME", "SOLR_ETL")
 SOLR_ETL_TOKEN = env.string("SOLR_ETL_TOKEN")
 ROLLOUT_USERNAME = env.string("ROLLOUT_USERNAME", "ROLLOUT_PIPELINE")
 ROLLOUT_TOKEN = env.string("ROLLOUT_TOKEN")
+# The export pipeline writes the statistics of finished exports (`/exports/export-stats/`).
+EXPORT_PIPELINE_USERNAME = env.string("EXPORT_PIPELINE_USERNAME", "EXPORT_PIPELINE")
+EXPORT_PIPELINE_TOKEN = env.string("EXPORT_PIPELINE_TOKEN")
 APPLICATIVE_USERS = [QUERY_EXECUTOR_USERNAME, SOLR_ETL_USERNAME]
 
 # The user that `load_initial_data` sets up with the Full Admin role (empty values fall back to the defaults).
@@ -369,6 +384,29 @@ STALE_JOB_AFTER_MINUTES = env.integer("STALE_JOB_AFTER_MINUTES", 24 * 60)
 # Large cohorts wait for the Solr ETL, which may take a day.
 STALE_LONG_PENDING_JOB_AFTER_MINUTES = env.integer("STALE_LONG_PENDING_JOB_AFTER_MINUTES", 72 * 60)
 JOB_SERVER_TIMEOUT_SECONDS = env.integer("JOB_SERVER_TIMEOUT_SECONDS", 60)
+
+# -------------------------------------------------------------------------------------------- exports
+EXPORT_API_URL = env.string("EXPORT_API_URL").rstrip("/")
+EXPORT_API_AUTH_TOKEN = env.string("EXPORT_API_AUTH_TOKEN")
+EXPORT_CSV_PATH = env.string("EXPORT_CSV_PATH", "/exports/csv")
+EXPORT_XLSX_PATH = env.string("EXPORT_XLSX_PATH", "/exports/xlsx")
+# Forwarded as `disableTerminology`: the raw text when set (the Export API reads it), else false.
+DISABLE_DATA_TRANSLATION = env.string("DISABLE_DATA_TRANSLATION") or False
+HADOOP_API_URL = env.string("HADOOP_API_URL").rstrip("/")
+HADOOP_API_AUTH_TOKEN = env.string("HADOOP_API_AUTH_TOKEN")
+HIVE_DB_PATH = env.string("HIVE_DB_PATH", "/hive/db")
+HIVE_USER = env.string("HIVE_USER", "hive")
+STORAGE_PROVIDERS = [url.rstrip("/") for url in env.comma_list("STORAGE_PROVIDERS")]
+DAYS_TO_KEEP_EXPORTED_FILES = env.integer("DAYS_TO_KEEP_EXPORTED_FILES", 7)
+# Remote export tasks are polled this often by a periodic task (no worker waits for an export).
+EXPORT_POLL_INTERVAL_SECONDS = env.integer("EXPORT_POLL_INTERVAL_SECONDS", 10)
+# An export whose status could not be read this many times, or still running after this long, fails.
+EXPORT_MAX_POLL_FAILURES = env.integer("EXPORT_MAX_POLL_FAILURES", 5)
+EXPORT_TIMEOUT_HOURS = env.integer("EXPORT_TIMEOUT_HOURS", 48)
+EXTERNAL_API_TIMEOUT_SECONDS = env.integer("EXTERNAL_API_TIMEOUT_SECONDS", 60)
+if "exports" in INCLUDED_APPS:
+    # Built in too: exports would wait for ever without the poller, files would outlive their retention.
+    CELERY_BEAT_SCHEDULE.update(exports_beat_schedule(EXPORT_POLL_INTERVAL_SECONDS))
 
 # -------------------------------------------------------------------------------------------- e-mail
 EMAIL_BACKEND = env.string(

@@ -381,6 +381,27 @@ class Deployment:
                 print(f"could not stop {child.name} (pid {child.process.pid}): {error}", file=sys.stderr)
 
 
+# The ASGI server's command (before `--fd N app`) and the log line that says it is listening.
+WEB_SERVERS = {
+    "uvicorn": (
+        [
+            "uvicorn",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--ws",
+            "websockets-sansio",
+            "--lifespan",
+            "off",
+            "--no-access-log",
+        ],
+        "running on",
+    ),
+    "daphne": (["daphne"], "Listening on"),
+}
+
+
 def listening_socket() -> socket.socket:
     """A loopback port bound here and handed to every Daphne process (`--fd`): no race for a free port."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -399,7 +420,7 @@ class Stack:
     worker: Child | None = None
 
 
-def start_stack(deployment: Deployment, listener: socket.socket, web_processes: int) -> Stack:
+def start_stack(deployment: Deployment, listener: socket.socket, web_processes: int, server: str) -> Stack:
     host_port = f"127.0.0.1:{listener.getsockname()[1]}"
     fake = deployment.spawn(
         "fake-query-executor",
@@ -412,16 +433,17 @@ def start_stack(deployment: Deployment, listener: socket.socket, web_processes: 
     if not qe_url.startswith("http://"):
         raise RuntimeError(f"the fake QueryExecutor did not start:\n{fake.tail()}")
     deployment.env["QUERY_EXECUTOR_URL"] = qe_url
-    daphnes = [
+    command, ready = WEB_SERVERS[server]
+    webs = [
         deployment.spawn(
-            f"daphne-{index + 1}",
-            [str(VENV_BIN / "daphne"), "--fd", str(listener.fileno()), "admin_cohort.asgi:application"],
+            f"web-{index + 1}",
+            [str(VENV_BIN / command[0]), *command[1:], "--fd", str(listener.fileno()), "admin_cohort.asgi:application"],
             pass_fds=(listener.fileno(),),
         )
         for index in range(web_processes)
     ]
-    for daphne in daphnes:
-        deployment.wait_for_log(daphne, "Listening on")
+    for web in webs:
+        deployment.wait_for_log(web, ready)
     return Stack(deployment, host_port, qe_url)
 
 
@@ -509,15 +531,60 @@ def _machine_busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / _TICK
 
 
+class RunBackends:
+    """CPU seconds of the PostgreSQL sessions of this run (their process title names the run's role and database).
+
+    PostgreSQL as a whole also counts the sessions of other runs on the shared server. A session is sampled every
+    0.1 s, so this misses the last moments of each session and sessions shorter than that: a lower bound when
+    connections are short-lived, close to exact with persistent or pooled ones.
+    """
+
+    def __init__(self) -> None:
+        self._title = f" {DB_ROLE} {DB_NAME} ".encode()
+        self._seen: dict[int, float] = {}  # pid -> CPU seconds when last sampled
+        self._base: dict[int, float] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, name="run-backends", daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.1):
+            for pid, name, _group, own, _reaped in _processes():
+                if name != "postgres":
+                    continue
+                try:
+                    title = Path(f"/proc/{pid}/cmdline").read_bytes()
+                except OSError:
+                    continue
+                if self._title in title:
+                    with self._lock:
+                        self._seen[pid] = own
+
+    def reset(self) -> None:
+        with self._lock:
+            self._base = dict(self._seen)
+
+    def used(self) -> float:
+        with self._lock:
+            return sum(seconds - self._base.get(pid, 0.0) for pid, seconds in self._seen.items())
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
 class CpuMeter:
     """CPU seconds used by each part of the deployment between `start` and `stop`.
 
     A child counts with its whole process group (a prefork worker and its pool); PostgreSQL and Redis count
-    all their processes, other runs' included; `machine` is everything, kernel included.
+    all their processes, other runs' included (`postgresql (run)`: only this run's sessions, see RunBackends);
+    `machine` is everything, kernel included.
     """
 
-    def __init__(self, deployment: Deployment) -> None:
+    def __init__(self, deployment: Deployment, backends: RunBackends) -> None:
         self.deployment = deployment
+        self.backends = backends
         self._started: dict[str, float] = {}
         self._at = 0.0
 
@@ -537,12 +604,15 @@ class CpuMeter:
         return used
 
     def start(self) -> None:
+        self.backends.reset()
         self._started, self._at = self._sample(), time.monotonic()
 
     def stop(self) -> tuple[dict[str, float], float]:
         """CPU seconds used by each part since `start`, and the seconds elapsed."""
         ended, elapsed = self._sample(), time.monotonic() - self._at
-        return {name: ended[name] - self._started.get(name, 0.0) for name in ended}, elapsed
+        used = {name: ended[name] - self._started.get(name, 0.0) for name in ended}
+        used["postgresql (run)"] = self.backends.used()
+        return used, elapsed
 
 
 def purge_queue() -> int:
@@ -863,7 +933,8 @@ def run_count_flow(stack: Stack, workspace: Workspace, options, config: str) -> 
     print(f"\n=== 2. Counts end to end ({config}) ===", flush=True)
     frames = Frames(stack.host_port, workspace.researcher.username)
     gauge = ConnectionGauge()
-    meter = CpuMeter(stack.deployment)
+    backends = RunBackends()
+    meter = CpuMeter(stack.deployment, backends)
     loop = OpenLoop(f"http://{stack.host_port}", workspace.researcher.username, workspace.requests, options.senders)
 
     def step(label: str, rate: float, duration: float, drain: float = options.drain) -> Step:
@@ -895,6 +966,7 @@ def run_count_flow(stack: Stack, workspace: Workspace, options, config: str) -> 
         stack.deployment.check()
     finally:
         gauge.close()
+        backends.close()
         frames.close()
     return FlowReport(config, steady, ramp)
 
@@ -968,6 +1040,7 @@ def parse_arguments() -> argparse.Namespace:
         help="Celery worker concurrency; a comma-separated list runs the count flow once per value",
     )
     parser.add_argument("--prefetch", type=int, default=1, help="Celery --prefetch-multiplier")
+    parser.add_argument("--server", choices=sorted(WEB_SERVERS), default="uvicorn", help="the ASGI server")
     parser.add_argument("--web-processes", type=int, default=1, help="Daphne processes sharing the port")
     parser.add_argument(
         "--http-requests", type=int, default=30, help="timed requests per list endpoint through Daphne (0: none)"
@@ -1013,7 +1086,7 @@ def main() -> int:
         lists = run_lists(workspace, options)
         flows, http_rows = [], []
         if options.flow:
-            stack = start_stack(deployment, listener, options.web_processes)
+            stack = start_stack(deployment, listener, options.web_processes, options.server)
             if options.http_requests:
                 print(
                     f"\n=== 1b. The same lists through Daphne ({options.http_requests} requests per endpoint, "
@@ -1024,7 +1097,7 @@ def main() -> int:
             for concurrency in options.concurrency:
                 worker = start_worker(stack, pool=options.pool, concurrency=concurrency, prefetch=options.prefetch)
                 config = (
-                    f"{options.web_processes} Daphne, Celery -P {options.pool} -c {concurrency} "
+                    f"{options.web_processes} {options.server}, Celery -P {options.pool} -c {concurrency} "
                     f"--prefetch-multiplier {options.prefetch}"
                 )
                 flows.append(run_count_flow(stack, workspace, options, config))

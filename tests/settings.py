@@ -26,10 +26,11 @@ _DEFAULTS = {
     "QUERY_EXECUTOR_TOKEN": "qe-static-token",
     "SOLR_ETL_TOKEN": "etl-static-token",
     "ROLLOUT_TOKEN": "rollout-static-token",
+    "EXPORT_PIPELINE_TOKEN": "export-pipeline-static-token",
     "SOCKET_LOGGER_ENABLED": "false",
     "ENABLE_OIDC_AUTH": "false",
     "SCHEDULED_TASKS": "",
-    "INCLUDED_APPS": "accesses,content_management,accesses_perimeters,cohort,cohort_job_server",
+    "INCLUDED_APPS": "accesses,content_management,accesses_perimeters,cohort,cohort_job_server,exports,exporters",
     # The OMOP source of the perimeter sync: a second per-run database (accesses_perimeters/tests fill it).
     "PERIMETERS_SOURCE_DB_HOST": "127.0.0.1",
     "PERIMETERS_SOURCE_DB_PORT": "5432",

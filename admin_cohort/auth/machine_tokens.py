@@ -1,4 +1,4 @@
-"""Static bearer tokens of the machine users (QueryExecutor, Solr ETL, deployment pipeline)."""
+"""Static bearer tokens of the machine users (QueryExecutor, Solr ETL, deployment and export pipelines)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ def _configured() -> list[tuple[str, str]]:
         (settings.QUERY_EXECUTOR_TOKEN, settings.QUERY_EXECUTOR_USERNAME),
         (settings.SOLR_ETL_TOKEN, settings.SOLR_ETL_USERNAME),
         (settings.ROLLOUT_TOKEN, settings.ROLLOUT_USERNAME),
+        (settings.EXPORT_PIPELINE_TOKEN, settings.EXPORT_PIPELINE_USERNAME),
     ]
     return [(token, username) for token, username in pairs if token]
 
@@ -31,4 +32,9 @@ def is_gate_bypass_token(token: str) -> bool:
 
 
 def machine_usernames() -> set[str]:
-    return {settings.QUERY_EXECUTOR_USERNAME, settings.SOLR_ETL_USERNAME, settings.ROLLOUT_USERNAME}
+    return {
+        settings.QUERY_EXECUTOR_USERNAME,
+        settings.SOLR_ETL_USERNAME,
+        settings.ROLLOUT_USERNAME,
+        settings.EXPORT_PIPELINE_USERNAME,
+    }

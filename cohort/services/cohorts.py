@@ -84,6 +84,44 @@ def create_sample(
     return cohort
 
 
+# Tables whose rows the Export API filters by itself: no subset for them (spec 02 §16.4.3).
+TABLES_WITHOUT_SUBSET = frozenset(
+    {"imaging_series", "questionnaire__item", "questionnaireresponse__item", "questionnaireresponse__item__answer"}
+)
+
+
+@transaction.atomic
+def create_subset(*, owner, source: CohortResult, table_name: str, fhir_resource: str, fhir_filter: str, auth: dict):
+    """A technical cohort of the `fhir_resource` rows of `source` matching `fhir_filter`, for an export table
+    (spec 02 §16.4.3): hidden from its owner, created like any cohort."""
+    snapshot = source.request_query_snapshot
+    subset_snapshot = RequestQuerySnapshot.objects.create(
+        owner=snapshot.owner,
+        request=snapshot.request,
+        serialized_query=cohort_source_query(source.group_id, fhir_resource, fhir_filter),
+        perimeters_ids=snapshot.perimeters_ids,
+    )
+    count = source.dated_measure
+    measure = DatedMeasure.objects.create(
+        owner=count.owner,
+        request_query_snapshot=subset_snapshot,
+        mode=count.mode,
+        measure=count.measure,
+        request_job_status=count.request_job_status,
+        request_job_duration=count.request_job_duration,
+    )
+    cohort = CohortResult.objects.create(
+        owner=owner,
+        name=f"{table_name}_{source.group_id}",
+        request_query_snapshot=subset_snapshot,
+        dated_measure=measure,
+        is_subset=True,
+        request_job_status=_initial_status(measure.measure or 0),
+    )
+    queue_after_commit(CohortResult, cohort.pk, "cohort.tasks.submit_cohort_creation", str(cohort.pk), auth)
+    return cohort
+
+
 def submit_cohort_creation(cohort_pk, *, auth: dict, task_id: str) -> None:
     def build(cohort: CohortResult):
         snapshot = cohort.request_query_snapshot
@@ -100,6 +138,14 @@ def submit_cohort_creation(cohort_pk, *, auth: dict, task_id: str) -> None:
                 auth=auth,
                 perimeters=submission.perimeters_of(snapshot.serialized_query),
                 sampling_ratio=cohort.sampling_ratio,
+            )
+        if cohort.is_subset:  # reads inside a cohort: the rights are those on the source query's perimeters
+            return submission.job_request(
+                cohort,
+                mode="create",
+                serialized_query=snapshot.serialized_query,
+                auth=auth,
+                perimeters=[str(p) for p in snapshot.perimeters_ids or []],
             )
         return submission.job_request(cohort, mode="create", serialized_query=snapshot.serialized_query, auth=auth)
 

@@ -18,7 +18,7 @@ import socket
 import sys
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -62,7 +62,18 @@ class Reply:
         return self.body.encode() if isinstance(self.body, str) else self.body, headers
 
 
-Handler = Callable[..., Reply]
+@dataclass
+class StreamingReply:
+    """A body of a known length sent piece by piece, so that a large file is never held in memory; `chunks`
+    is closed once sent or when the client went away."""
+
+    length: int
+    chunks: Generator[bytes, None, None]
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[..., Reply | StreamingReply]
 """Called with the RecordedRequest and the pattern's `{placeholders}` as keyword arguments."""
 
 
@@ -131,7 +142,7 @@ class FakeServer(LoopbackServer):
 
     # -- dispatch ------------------------------------------------------------------------------------
 
-    def _dispatch(self, request: RecordedRequest) -> Reply:
+    def _dispatch(self, request: RecordedRequest) -> Reply | StreamingReply:
         with self._lock:
             self.requests.append(request)
             routes = list(self._routes)
@@ -160,6 +171,9 @@ def _handler_class(server: FakeServer) -> type[BaseHTTPRequestHandler]:
                 reply = server._dispatch(request)
             except Exception:  # a broken fake must answer, not hang the backend under test
                 reply = Reply(status=500, body=traceback.format_exc(), headers={"Content-Type": "text/plain"})
+            if isinstance(reply, StreamingReply):
+                self._stream(reply)
+                return
             body, headers = reply.encoded()
             self.send_response(reply.status)
             for name, value in headers.items():
@@ -167,6 +181,18 @@ def _handler_class(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        def _stream(self, reply: StreamingReply) -> None:
+            try:
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(reply.length))
+                self.end_headers()
+                for chunk in reply.chunks:
+                    self.wfile.write(chunk)
+            finally:
+                reply.chunks.close()
 
         # names imposed by http.server
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle  # noqa: N815

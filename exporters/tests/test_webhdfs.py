@@ -1,0 +1,164 @@
+"""The WebHDFS storage of the CSV/XLSX archives against fake namenodes (spec 02 §17.4, §17.5, spec 03 §8)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import pytest
+
+from exporters.webhdfs import CHUNK_SIZE
+from exports.engine import StorageError, StorageUnavailable, export_engine
+from tests.fakes.http_server import Reply, closed_port_url
+from tests.fakes.webhdfs import FakeWebHdfs
+
+ARCHIVE = "/exports/csv/1234567_20260112_102030123456.zip"
+
+
+@pytest.fixture
+def standby():
+    """A namenode in standby, listed before the active one."""
+    with FakeWebHdfs() as fake:
+        fake.standby = True
+        yield fake
+
+
+def storage_error(call) -> str:
+    with pytest.raises(StorageError) as raised:
+        call()
+    return str(raised.value)
+
+
+class TestProviders:
+    def test_the_first_provider_answering_is_used(self, settings, standby, webhdfs):
+        settings.STORAGE_PROVIDERS = [standby.url, webhdfs.url]
+        webhdfs.write_file(ARCHIVE, b"zip")
+
+        stored = export_engine().storage().open(ARCHIVE)
+
+        assert b"".join(stored.chunks) == b"zip"
+        assert [(r.method, r.path, r.query) for r in standby.requests] == [
+            ("GET", "/webhdfs/v1/", {"op": ["GETFILESTATUS"]})
+        ]
+        assert webhdfs.requests_to(ARCHIVE, "GET")
+
+    def test_an_unreachable_provider_is_skipped(self, settings, webhdfs):
+        settings.STORAGE_PROVIDERS = [closed_port_url(), webhdfs.url]
+        webhdfs.write_file(ARCHIVE, b"zip")
+        assert export_engine().storage().open(ARCHIVE).size == 3
+
+    def test_no_provider_answering(self, settings, standby):
+        settings.STORAGE_PROVIDERS = [standby.url, closed_port_url()]
+        with pytest.raises(StorageUnavailable) as raised:
+            export_engine().storage()
+        assert str(raised.value) == "No HDFS servers available"
+
+    def test_a_provider_answering_something_else_than_webhdfs_is_not_used(self, settings, export_api):
+        settings.STORAGE_PROVIDERS = [export_api.url]
+        with pytest.raises(StorageUnavailable, match="No HDFS servers available"):
+            export_engine().storage()
+
+    def test_no_provider_configured(self, settings):
+        settings.STORAGE_PROVIDERS = []
+        with pytest.raises(StorageUnavailable) as raised:
+            export_engine().storage()
+        assert str(raised.value) == "No storage provider is configured (STORAGE_PROVIDERS is not set)"
+
+
+class TestDownload:
+    def test_a_large_file_is_streamed_in_chunks_of_at_most_a_million_bytes(self, webhdfs):
+        content = bytes(range(256)) * (50 * 4096)  # 50 MiB
+        webhdfs.write_file(ARCHIVE, content)
+
+        stored = export_engine().storage().open(ARCHIVE)
+        digest, sizes = hashlib.sha256(), []
+        for chunk in stored.chunks:
+            digest.update(chunk)
+            sizes.append(len(chunk))
+
+        assert stored.size == len(content) == sum(sizes)
+        assert max(sizes) <= CHUNK_SIZE
+        assert digest.digest() == hashlib.sha256(content).digest()
+        webhdfs.wait_for_no_open_stream()
+
+    def test_the_namenode_gives_the_size_and_sends_the_client_to_the_datanode(self, webhdfs):
+        webhdfs.write_file(ARCHIVE, b"zip")
+        b"".join(export_engine().storage().open(ARCHIVE).chunks)
+        assert [(r.path, r.query) for r in webhdfs.requests] == [
+            ("/webhdfs/v1/", {"op": ["GETFILESTATUS"]}),
+            (f"/webhdfs/v1{ARCHIVE}", {"op": ["GETFILESTATUS"]}),
+            (f"/webhdfs/v1{ARCHIVE}", {"op": ["OPEN"], "offset": ["0"]}),
+            (f"/datanode/webhdfs/v1{ARCHIVE}", {"op": ["OPEN"], "offset": ["0"]}),
+        ]
+
+    def test_a_download_stopped_early_closes_the_connection(self, webhdfs):
+        webhdfs.create_file(ARCHIVE, 1_000_000_000)
+        stored = export_engine().storage().open(ARCHIVE)
+        assert stored.size == 1_000_000_000
+        assert 0 < len(next(stored.chunks)) <= CHUNK_SIZE
+
+        stored.chunks.close()
+
+        webhdfs.wait_for_no_open_stream()
+
+    def test_a_download_stopped_before_its_first_chunk_closes_the_connection(self, webhdfs):
+        webhdfs.create_file(ARCHIVE, 1_000_000_000)
+        stored = export_engine().storage().open(ARCHIVE)
+        stored.chunks.close()
+        webhdfs.wait_for_no_open_stream()
+
+    def test_a_missing_file(self, webhdfs):
+        reason = storage_error(lambda: export_engine().storage().open("/exports/csv/gone.zip"))
+        assert reason == "File does not exist: /exports/csv/gone.zip"
+
+    def test_a_directory_is_not_downloadable(self, webhdfs):
+        webhdfs.write_file(ARCHIVE, b"zip")
+        reason = storage_error(lambda: export_engine().storage().open("/exports/csv"))
+        assert reason == "/exports/csv is not a file"
+
+    def test_a_provider_failing_after_the_connection(self, webhdfs):
+        webhdfs.write_file(ARCHIVE, b"zip")
+        storage = export_engine().storage()
+        webhdfs.standby = True
+        reason = storage_error(lambda: storage.open(ARCHIVE))
+        assert reason == "Operation category READ is not supported in state standby"
+
+    def test_an_archive_left_by_the_export_api(self, export_api, csv_export):
+        """End to end: the fake Export API leaves the archive where the parameter document said."""
+        (step,) = export_engine().steps(csv_export)
+        task_id = step.start(csv_export)
+        assert [step.poll(task_id) for _ in range(3)][-1] == "finished"
+
+        stored = export_engine().storage().open(f"{csv_export.target_full_path}.zip")
+
+        assert stored.size == export_api.archive_size == len(b"".join(stored.chunks))
+
+
+class TestDeletion:
+    def test_a_file_is_deleted(self, webhdfs):
+        webhdfs.write_file(ARCHIVE, b"zip")
+        export_engine().storage().delete(ARCHIVE)
+        assert not webhdfs.exists(ARCHIVE)
+        (request,) = webhdfs.requests_to(ARCHIVE, "DELETE")
+        assert request.query == {"op": ["DELETE"], "recursive": ["false"]}
+
+    def test_a_missing_file(self, webhdfs):
+        reason = storage_error(lambda: export_engine().storage().delete(ARCHIVE))
+        assert reason == f"{ARCHIVE} could not be deleted (no such file?)"
+
+    def test_a_provider_failing_after_the_connection(self, webhdfs):
+        webhdfs.write_file(ARCHIVE, b"zip")
+        storage = export_engine().storage()
+        webhdfs.standby = True
+        assert storage_error(lambda: storage.delete(ARCHIVE)) == (
+            "Operation category READ is not supported in state standby"
+        )
+        assert webhdfs.exists(ARCHIVE)
+
+    def test_a_provider_answering_too_late(self, webhdfs, settings):
+        settings.EXTERNAL_API_TIMEOUT_SECONDS = 0.5
+        storage = export_engine().storage()
+        webhdfs.route("DELETE", "/webhdfs/v1/exports/csv/{name}", lambda request, name: time.sleep(2) or Reply())
+        reason = storage_error(lambda: storage.delete(ARCHIVE))
+        assert reason.startswith("The storage provider at 127.0.0.1:")
+        assert reason.endswith("did not answer within 0.5 seconds")

@@ -1,0 +1,133 @@
+"""Downloads stream from WebHDFS to the client without holding the file in memory (spec 02 §17.4), under a
+WSGI server and under the ASGI application that production serves (where Django reads a plain iterator whole
+before sending it)."""
+
+from __future__ import annotations
+
+import asyncio
+import tracemalloc
+
+import pytest
+
+from admin_cohort.auth import jwt_tokens
+from cohort.models import JobStatus
+from cohort.tests.builders import cohort_of, measure_of, snapshot_of
+from exports.models import Export, ExportTable
+from tests.factories import UserFactory
+from tests.fakes.webhdfs import FakeWebHdfs
+
+SIZE = 150 * 1024 * 1024
+MEMORY_BOUND = 20 * 1024 * 1024
+
+
+@pytest.fixture
+def big_export(transactional_db):
+    owner = UserFactory(email="alice@example.org")
+    measure = measure_of(snapshot_of(owner, "101"), status=JobStatus.FINISHED, measure=10)
+    source = cohort_of(measure, status=JobStatus.FINISHED, group_id="123456")
+    export = Export.objects.create(
+        owner=owner,
+        output_format="csv",
+        nominative=True,
+        target_location="/exports/csv",
+        target_name="big",
+        request_job_status=JobStatus.FINISHED,
+    )
+    ExportTable.objects.create(export=export, name="person", cohort_result_source=source)
+    return export
+
+
+@pytest.fixture
+def hdfs(settings):
+    with FakeWebHdfs() as hdfs:
+        settings.STORAGE_PROVIDERS = [hdfs.url]
+        hdfs.create_file("/exports/csv/big.zip", SIZE)
+        yield hdfs
+
+
+def test_under_wsgi(big_export, hdfs, make_client):
+    tracemalloc.start()
+    try:
+        response = make_client(big_export.owner).get(f"/exports/{big_export.pk}/download/")
+        received = 0
+        for chunk in response.streaming_content:
+            assert len(chunk) <= 1_000_000
+            received += len(chunk)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    response.close()
+    hdfs.wait_for_no_open_stream()
+    assert response.status_code == 200
+    assert int(response["Content-Length"]) == received == SIZE
+    assert peak < MEMORY_BOUND, f"peak {peak / 1e6:.1f} MB while streaming {SIZE / 1e6:.0f} MB"
+
+
+class AsgiCall:
+    """One GET through the project's ASGI application, as an ASGI server makes it; the body is counted, not kept."""
+
+    def __init__(self, path: str, token: str) -> None:
+        self.scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [
+                (b"host", b"localhost"),
+                (b"authorization", f"Bearer {token}".encode()),
+                (b"authorizationmethod", b"JWT"),
+            ],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8000),
+        }
+        self.status = 0
+        self.headers: dict[str, str] = {}
+        self.received = 0
+        self.largest_message = 0
+
+    async def run(self) -> None:
+        from admin_cohort.asgi import application
+
+        done = asyncio.Event()
+        requested = False
+
+        async def receive() -> dict:
+            nonlocal requested
+            if not requested:
+                requested = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await done.wait()  # the client stays connected until the whole body arrived
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                self.status = message["status"]
+                self.headers = {name.decode().lower(): value.decode() for name, value in message["headers"]}
+            elif message["type"] == "http.response.body":
+                self.received += len(message.get("body", b""))
+                self.largest_message = max(self.largest_message, len(message.get("body", b"")))
+                if not message.get("more_body"):
+                    done.set()
+
+        await application(self.scope, receive, send)
+
+
+def test_under_asgi(big_export, hdfs):
+    token = jwt_tokens.issue_pair(big_export.owner.username).access_token
+    call = AsgiCall(f"/exports/{big_export.pk}/download/", token)
+    tracemalloc.start()
+    try:
+        asyncio.run(call.run())
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    hdfs.wait_for_no_open_stream()
+    assert call.status == 200
+    assert call.headers["content-disposition"] == "attachment; filename=export_123456.zip"
+    assert int(call.headers["content-length"]) == call.received == SIZE
+    assert peak < MEMORY_BOUND, f"peak {peak / 1e6:.1f} MB while streaming {SIZE / 1e6:.0f} MB"
