@@ -6,6 +6,7 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "admin_cohort.settings")
 django_asgi_app = get_asgi_application()
+django_asgi_app.chunk_size = 1_000_000  # EXPERIMENT
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402 (needs Django set up)
 from django.urls import re_path  # noqa: E402

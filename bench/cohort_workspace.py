@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import json
 import os
 import queue
 import random
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -76,6 +74,17 @@ from _harness import (  # noqa: E402
     measure,
     percentile,
 )
+from _processes import (  # noqa: E402
+    VENV_BIN,
+    WEB_SERVERS,
+    Child,
+    Deployment,
+    child_environment,
+    listening_socket,
+    serve_for_parent,
+    spawn_fake_server,
+    start_web_servers,
+)
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -93,7 +102,6 @@ from tests.factories import PerimeterFactory, RoleFactory, UserFactory, grant  #
 from tests.fakes.http_server import Reply  # noqa: E402
 from tests.fakes.query_executor import Callback, FakeQueryExecutor, ReceivedJob  # noqa: E402
 
-VENV_BIN = Path(sys.executable).parent
 REQUESTS = 500  # the researcher's requests
 SNAPSHOTS_PER_REQUEST = 3
 FOLDERS = 5
@@ -283,133 +291,9 @@ class TimedQueryExecutor(FakeQueryExecutor):
 
 
 def serve_fake_query_executor(callback_base_url: str) -> int:
-    """Child process mode: prints the fake's URL, serves until its stdin closes (the benchmark ended or died)."""
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    fake = TimedQueryExecutor(callback_base_url=callback_base_url, token=settings.QUERY_EXECUTOR_TOKEN)
-    fake.start()
-    try:
-        print(fake.url, flush=True)
-        sys.stdin.read()
-    finally:
-        fake.stop()
-    return 0
-
-
-# ----------------------------------------------------------------------------------- child processes
-_LIBC = ctypes.CDLL(None, use_errno=True)
-PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """Run in the child before exec: it gets SIGTERM if the benchmark is killed without cleaning up."""
-    _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-@dataclass
-class Child:
-    name: str
-    process: subprocess.Popen
-    log: Path
-
-    def tail(self, lines: int = 15) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-
-class Deployment:
-    """The production parts as separate processes, each in its own process group, all stopped by `stop()`."""
-
-    def __init__(self, logs: Path, env: dict[str, str]) -> None:
-        self.logs = logs
-        self.env = env
-        self.children: list[Child] = []
-
-    def spawn(self, name: str, command: list[str], **popen) -> Child:
-        log = self.logs / f"{name}.log"
-        with log.open("wb") as output:
-            popen.setdefault("stdout", output)
-            process = subprocess.Popen(
-                command,
-                cwd=ROOT_DIR,
-                env=self.env,
-                stderr=output,
-                start_new_session=True,  # its own group: a prefork worker is stopped with its children
-                preexec_fn=_die_with_parent,  # safe: no other thread runs while children are spawned
-                **popen,
-            )
-        child = Child(name, process, log)
-        self.children.append(child)
-        return child
-
-    def check(self) -> None:
-        for child in self.children:
-            if child.process.poll() is not None:
-                raise RuntimeError(f"{child.name} exited ({child.process.returncode}):\n{child.tail()}")
-
-    def wait_for_log(self, child: Child, text: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in child.log.read_text(errors="replace"):
-            self.check()
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{child.name} did not log {text!r} within {timeout} s:\n{child.tail()}")
-            time.sleep(0.1)
-
-    def stop_child(self, child: Child) -> None:
-        process = child.process
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
-        if process.stdin:
-            process.stdin.close()
-        if process.stdout:
-            process.stdout.close()
-        self.children.remove(child)
-
-    def stop(self) -> None:
-        for child in reversed(list(self.children)):
-            try:
-                self.stop_child(child)
-            except Exception as error:  # keep stopping the others; say which one may be left behind
-                print(f"could not stop {child.name} (pid {child.process.pid}): {error}", file=sys.stderr)
-
-
-# The ASGI server's command (before `--fd N app`) and the log line that says it is listening.
-WEB_SERVERS = {
-    "uvicorn": (
-        [
-            "uvicorn",
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--ws",
-            "websockets-sansio",
-            "--lifespan",
-            "off",
-            "--no-access-log",
-        ],
-        "running on",
-    ),
-    "daphne": (["daphne"], "Listening on"),
-}
-
-
-def listening_socket() -> socket.socket:
-    """A loopback port bound here and handed to every Daphne process (`--fd`): no race for a free port."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1024)
-    listener.set_inheritable(True)
-    return listener
+    return serve_for_parent(
+        TimedQueryExecutor(callback_base_url=callback_base_url, token=settings.QUERY_EXECUTOR_TOKEN)
+    )
 
 
 @dataclass
@@ -422,28 +306,11 @@ class Stack:
 
 def start_stack(deployment: Deployment, listener: socket.socket, web_processes: int, server: str) -> Stack:
     host_port = f"127.0.0.1:{listener.getsockname()[1]}"
-    fake = deployment.spawn(
-        "fake-query-executor",
-        [sys.executable, __file__, "--serve-fake-query-executor", f"http://{host_port}"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
+    qe_url = spawn_fake_server(
+        deployment, "fake-query-executor", [__file__, "--serve-fake-query-executor", f"http://{host_port}"]
     )
-    qe_url = fake.process.stdout.readline().strip()
-    if not qe_url.startswith("http://"):
-        raise RuntimeError(f"the fake QueryExecutor did not start:\n{fake.tail()}")
     deployment.env["QUERY_EXECUTOR_URL"] = qe_url
-    command, ready = WEB_SERVERS[server]
-    webs = [
-        deployment.spawn(
-            f"web-{index + 1}",
-            [str(VENV_BIN / command[0]), *command[1:], "--fd", str(listener.fileno()), "admin_cohort.asgi:application"],
-            pass_fds=(listener.fileno(),),
-        )
-        for index in range(web_processes)
-    ]
-    for web in webs:
-        deployment.wait_for_log(web, ready)
+    start_web_servers(deployment, listener, server, web_processes)
     return Stack(deployment, host_port, qe_url)
 
 
@@ -474,13 +341,6 @@ def start_worker(stack: Stack, *, pool: str, concurrency: int, prefetch: int) ->
     stack.deployment.wait_for_log(worker, " ready.")
     stack.worker = worker
     return worker
-
-
-def child_environment() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONUNBUFFERED"] = "1"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT_DIR), env.get("PYTHONPATH")]))
-    return env
 
 
 class ConnectionGauge:

@@ -7,8 +7,14 @@ from exporters.remote_tasks import started_task_id, status_document
 
 
 class ExportApi:
-    def __init__(self) -> None:
-        self._client = ApiClient(name="Export API", url_setting="EXPORT_API_URL", token_setting="EXPORT_API_AUTH_TOKEN")
+    def __init__(self, *, timeout: float | None = None, retries: int = 2) -> None:
+        self._client = ApiClient(
+            name="Export API",
+            url_setting="EXPORT_API_URL",
+            token_setting="EXPORT_API_AUTH_TOKEN",
+            timeout=timeout,
+            retries=retries,
+        )
 
     def submit(self, parameters_yaml: str) -> str:
         """The id of the task running the export; a POST is never retried, so an export never runs twice."""

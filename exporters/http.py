@@ -15,7 +15,7 @@ from django.conf import settings
 
 from admin_cohort.http import http_session
 from cohort_job_server.client import timed_out
-from exports.engine import ExportStepError
+from exports.engine import ExportStepError, RemoteTimeout
 
 _logger = logging.getLogger("info")
 
@@ -24,24 +24,29 @@ _MAX_DETAIL_LENGTH = 300
 
 
 class ApiClient:
-    def __init__(self, *, name: str, url_setting: str, token_setting: str) -> None:
+    def __init__(
+        self, *, name: str, url_setting: str, token_setting: str, timeout: float | None = None, retries: int = 2
+    ) -> None:
+        """`timeout` (default EXTERNAL_API_TIMEOUT_SECONDS) and `retries` of failed connections and idempotent
+        requests: fewer when somebody waits for the answer."""
         base_url = getattr(settings, url_setting)
         if not base_url:
             raise ExportStepError(f"The {name} is not configured ({url_setting} is not set)")
         self.name = name
         self.base_url = base_url.rstrip("/")
-        self.timeout = settings.EXTERNAL_API_TIMEOUT_SECONDS
+        self.timeout = timeout if timeout is not None else settings.EXTERNAL_API_TIMEOUT_SECONDS
+        self.retries = retries
         self._token = getattr(settings, token_setting) or ""
 
     def request(self, method: str, path: str, what: str, **kwargs) -> requests.Response:
         """The answer, whatever its status; `what` names the call in error messages (e.g. "export submission")."""
         try:
-            with http_session(timeout=self.timeout) as session:
+            with http_session(timeout=self.timeout, retries=self.retries) as session:
                 return session.request(method, f"{self.base_url}{path}", headers={"auth-token": self._token}, **kwargs)
         except requests.RequestException as error:
             if timed_out(error):
-                reason = f"The {self.name} did not answer within {self.timeout} seconds ({what})"
-            elif isinstance(error, requests.ConnectionError):
+                raise RemoteTimeout(f"The {self.name} did not answer within {self.timeout} seconds ({what})") from None
+            if isinstance(error, requests.ConnectionError):
                 reason = f"The {self.name} at {host_of(self.base_url)} could not be reached ({what})"
             else:
                 reason = f"The {self.name} could not be called ({what}): {type(error).__name__}"

@@ -15,6 +15,9 @@ from exports.engine import ExportStepError
 from exports.models import DOWNLOADABLE_FORMATS, Export, ExportTable, OutputFormat
 from exports.services.export_requests import PATIENT_TABLES
 
+# The first table of every export, whatever the client called it (spec 03 §6.1).
+EXPORT_API_PATIENT_TABLE = "person"
+
 
 def export_parameters(
     export: Export, tables: Sequence[ExportTable], *, disable_terminology: bool | str
@@ -38,16 +41,23 @@ def parameters_yaml(parameters: dict[str, Any]) -> str:
     return yaml.safe_dump(parameters, sort_keys=False, default_flow_style=False, allow_unicode=True, width=float("inf"))
 
 
-def _format_parameters(export: Export, tables: Sequence[ExportTable]) -> dict[str, Any]:
-    if not export.target_name or not export.target_full_path:
+def target_path(export: Export) -> str:
+    """`<target_location>/<target_name>`, the archive's path without `.zip` or the Hive database's without `.db`;
+    raises ExportStepError when the export has no target (a row written by hand, an old relaunch)."""
+    if not export.target_full_path:
         raise ExportStepError("The export has no target (target_name and target_location must be set)")
+    return export.target_full_path
+
+
+def _format_parameters(export: Export, tables: Sequence[ExportTable]) -> dict[str, Any]:
+    path = target_path(export)
     if export.output_format == OutputFormat.HIVE:
         return {"output": {"type": "hive", "databaseName": export.target_name}}
     if export.output_format not in DOWNLOADABLE_FORMATS:
         raise ExportStepError(f"Unknown output format `{export.output_format}`")
     parameters: dict[str, Any] = {
         "joinOnPrimaryKey": export.group_tables,
-        "output": {"type": str(export.output_format), "filePath": f"{export.target_full_path}.zip"},
+        "output": {"type": str(export.output_format), "filePath": f"{path}.zip"},
     }
     pivot_merge = _pivot_merge(tables)
     if pivot_merge:
@@ -79,7 +89,7 @@ def _tables_to_export(tables: Sequence[ExportTable]) -> list[dict[str, Any]]:
         raise ExportStepError(f"The `{patient_table.name}` table has no source cohort")
     entries = [
         {
-            "tableName": patient_table.name,
+            "tableName": EXPORT_API_PATIENT_TABLE,
             "cohortId": _group_id(cohort, patient_table),
             "relation": True,
             **_columns(patient_table),

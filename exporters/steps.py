@@ -14,7 +14,7 @@ from django.conf import settings
 
 from exporters.export_api import ExportApi
 from exporters.hadoop_api import HadoopApi
-from exporters.parameters import export_parameters, parameters_yaml
+from exporters.parameters import export_parameters, parameters_yaml, target_path
 from exporters.remote_tasks import polled_status
 from exports.engine import ExportStep, ExportStepError, RemoteTaskUnreachable
 from exports.models import Export
@@ -75,9 +75,7 @@ class ChownHiveDatabaseStep:
 
 def hive_database_location(export: Export) -> str:
     """`<HIVE_DB_PATH>/<target_name>.db`: the export's target location is HIVE_DB_PATH (spec 02 §14.3)."""
-    if not export.target_name or not export.target_full_path:
-        raise ExportStepError("The export has no target database (target_name and target_location must be set)")
-    return f"{export.target_full_path}.db"
+    return f"{target_path(export)}.db"
 
 
 def _hive_user(export: Export) -> str:

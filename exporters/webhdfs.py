@@ -68,12 +68,13 @@ class WebHdfsStorage:
                 raise StorageError(_remote_error(response))
         return StoredFile(size=status["length"], chunks=_Chunks(response))
 
-    def delete(self, path: str) -> None:
+    def delete(self, path: str) -> bool:
+        """WebHDFS answers `{"boolean": false}` when there is no such file."""
         response = self._call("DELETE", path, {"op": "DELETE", "recursive": "false"})
-        if response.status_code != 200:
+        deleted = (json_object(response) or {}).get("boolean") if response.status_code == 200 else None
+        if not isinstance(deleted, bool):
             raise StorageError(_remote_error(response))
-        if (json_object(response) or {}).get("boolean") is not True:
-            raise StorageError(f"{path} could not be deleted (no such file?)")
+        return deleted
 
     def _call(self, method: str, path: str, params: dict, **kwargs) -> requests.Response:
         url = f"{self._base_url}/webhdfs/v1{quote('/' + path.lstrip('/'))}"

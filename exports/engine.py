@@ -20,6 +20,10 @@ class ExportStepError(Exception):
     """A step could not be started or polled: the reason shown to the owner (without the step's prefix)."""
 
 
+class RemoteTimeout(ExportStepError):  # noqa: N818
+    """A remote service did not answer within the time allowed."""
+
+
 class RemoteTaskUnreachable(ExportStepError):  # noqa: N818 (reads as "raise RemoteTaskUnreachable(...)")
     """One status request failed (network error, non-JSON answer): counted, the export fails after a few."""
 
@@ -62,8 +66,8 @@ class Storage(Protocol):
     def open(self, path: str) -> StoredFile:
         """Streams a stored file; raises StorageError (FileNotFoundError-like errors included)."""
 
-    def delete(self, path: str) -> None:
-        """Deletes a stored file; raises StorageError."""
+    def delete(self, path: str) -> bool:
+        """Deletes a stored file: False when there was no such file; raises StorageError."""
 
 
 class ExportEngine(Protocol):
@@ -71,7 +75,8 @@ class ExportEngine(Protocol):
         """The steps of this export, in order; raises ExportStepError when the export cannot run at all."""
 
     def task_logs(self, task_id: str) -> dict:
-        """The Export API's status document of a task, logs included (admins' `logs/`); raises ExportStepError."""
+        """The Export API's status document of a task, logs included (admins' `logs/`), read while an administrator
+        waits: raises RemoteTimeout after 30 s at most, ExportStepError."""
 
     def storage(self) -> Storage:
         """The storage of the CSV/XLSX archives; raises StorageUnavailable."""

@@ -34,13 +34,21 @@ def visible_exports(user) -> QuerySet[Export]:
     return exports if is_export_admin(user) else exports.filter(owner=user)
 
 
+def source_tables(export) -> QuerySet[ExportTable]:
+    """The tables of `export` (an export, or an OuterRef to one) that have a source cohort, in creation order: the
+    first one's cohort is the export's cohort in lists, e-mails and archive names (spec 02 §15.2, §17.4, §18)."""
+    return ExportTable.objects.filter(export=export, cohort_result_source__isnull=False).order_by("created_at", "pk")
+
+
+def first_source_cohort(export: Export) -> CohortResult | None:
+    table = source_tables(export).select_related("cohort_result_source").first()
+    return table.cohort_result_source if table else None
+
+
 def with_first_source_cohort(exports: QuerySet[Export]) -> QuerySet[Export]:
-    """`cohort_id`, `cohort_name` and `patients_count` of the first table (in creation order) that has a source
-    cohort, as columns of the export query: a page costs the same whatever its size, and these columns can be
-    searched and sorted on."""
-    first = ExportTable.objects.filter(export=OuterRef("pk"), cohort_result_source__isnull=False).order_by(
-        "created_at", "pk"
-    )
+    """`cohort_id`, `cohort_name` and `patients_count` of the first source table, as columns of the export query:
+    a page costs the same whatever its size, and these columns can be searched and sorted on."""
+    first = source_tables(OuterRef("pk"))
     return exports.annotate(
         cohort_id=Subquery(first.values("cohort_result_source__group_id")[:1]),
         cohort_name=Subquery(first.values("cohort_result_source__name")[:1]),

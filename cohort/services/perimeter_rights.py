@@ -36,7 +36,8 @@ def perimeters_by_cohort_id(cohort_ids: Iterable[str]) -> dict[str, int]:
     return dict(Perimeter.objects.filter(cohort_id__in=ids).values_list("cohort_id", "id"))
 
 
-def _covered(perimeter_ids: set[int], granting: set[int], ancestors: dict[int, set[int]]) -> set[int]:
+def covered(perimeter_ids: set[int], granting: set[int], ancestors: dict[int, set[int]]) -> set[int]:
+    """The perimeters of `perimeter_ids` that are, or descend from, a `granting` perimeter."""
     return {p for p in perimeter_ids if (ancestors[p] | {p}) & granting}
 
 
@@ -45,8 +46,8 @@ def check_reading(user, cohort_ids: list[str]) -> ReadingCheck:
     rights = UserRights.of(user)
     known = perimeters_by_cohort_id(cohort_ids)
     ancestors = ancestors_by_perimeter(known.values())
-    readable = _covered(set(known.values()), rights.perimeters_with(*catalogue.READING), ancestors)
-    nominative = _covered(set(known.values()), rights.perimeters_with(catalogue.READ_NOMINATIVE), ancestors)
+    readable = covered(set(known.values()), rights.perimeters_with(*catalogue.READING), ancestors)
+    nominative = covered(set(known.values()), rights.perimeters_with(catalogue.READ_NOMINATIVE), ancestors)
     missing = [str(c) for c in cohort_ids if known.get(str(c)) not in readable]
     return ReadingCheck(
         allowed=bool(cohort_ids) and not missing,
@@ -65,7 +66,7 @@ def cohort_rights(user, perimeters_ids_by_key: dict[str, list[str]]) -> dict[str
     for key, cohort_ids in perimeters_ids_by_key.items():
         perimeter_ids = {known[str(c)] for c in cohort_ids if str(c) in known}
         answer[key] = {
-            name: bool(perimeter_ids) and _covered(perimeter_ids, held, ancestors) == perimeter_ids
+            name: bool(perimeter_ids) and covered(perimeter_ids, held, ancestors) == perimeter_ids
             for name, held in granting.items()
         }
     return answer

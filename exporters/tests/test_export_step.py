@@ -6,7 +6,7 @@ import pytest
 
 from exporters.engine import ApiExportEngine
 from exporters.steps import ExportApiStep
-from exports.engine import ExportStepError, RemoteTaskUnreachable, export_engine
+from exports.engine import ExportStepError, RemoteTaskUnreachable, RemoteTimeout, export_engine
 from tests.fakes.http_server import closed_port_url
 
 
@@ -244,3 +244,10 @@ class TestTaskLogs:
     def test_an_unreachable_export_api(self, export_api, settings):
         settings.EXPORT_API_URL = closed_port_url()
         assert "could not be reached (task status request)" in failure_of(lambda: export_engine().task_logs("t-1"))
+
+    def test_an_export_api_answering_too_late_once_is_a_timeout(self, export_api, settings):
+        settings.EXTERNAL_API_TIMEOUT_SECONDS = 0.5  # below the 30 s an administrator waits at most
+        export_api.delay_seconds = 3
+        with pytest.raises(RemoteTimeout, match=r"did not answer within 0\.5 seconds"):
+            export_engine().task_logs("t-1")
+        assert len(export_api.requests_to("/task_status")) == 1  # nobody waits for retries

@@ -134,5 +134,5 @@ class TestOwnershipChanges:
     def test_an_export_without_target_changes_nothing(self, hadoop_api, hive_export):
         hive_export.target_location = None
         reason = failure_of(lambda: steps_of(hive_export)["chown_to_hive_user"].start(hive_export))
-        assert reason == "The export has no target database (target_name and target_location must be set)"
+        assert reason == "The export has no target (target_name and target_location must be set)"
         assert hadoop_api.requests == []

@@ -98,12 +98,13 @@ def test_xlsx_archives_and_joined_tables():
     assert parameters["output"] == {"type": "xlsx", "filePath": "/exports/xlsx/1234567_20260112_102030123456.zip"}
 
 
-def test_the_patient_table_goes_first_whatever_its_name_and_position():
-    """The Portail's Jupyter form names it `patient` and may list it after other tables."""
+def test_the_patient_table_goes_first_as_person_whatever_its_name_and_position():
+    """The Portail's Jupyter form names it `patient` and may list it after other tables; the Export API's first
+    table is `person` (spec 03 §6.1)."""
     tables = [table("condition", subset="777"), table("patient", source="123456", subset="654321")]
     entries = export_parameters(csv_export(), tables, disable_terminology=False)["tablesToExport"]
     assert entries == [
-        {"tableName": "patient", "cohortId": "654321", "relation": True},
+        {"tableName": "person", "cohortId": "654321", "relation": True},
         {"tableName": "condition", "relation": True, "cohortId": "777"},
     ]
 

@@ -41,8 +41,11 @@ def delete_expired_files() -> tuple[int, int]:
         return 0, len(exports)
     deleted = failed = 0
     for export in exports:
+        path = f"{export.target_full_path}.zip"
         try:
-            storage.delete(f"{export.target_full_path}.zip")
+            if not storage.delete(path):
+                # Deleted by hand, or never written: the export is cleaned all the same, or it is retried for ever.
+                _logger.warning("Files of export %s were already gone (%s)", export.pk, path)
         except StorageError as error:
             _logger.error("Files of export %s not deleted: %s", export.pk, error)
             failed += 1

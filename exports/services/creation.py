@@ -6,9 +6,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from cohort.models import FhirFilter, JobStatus
+from cohort.models import CohortResult, FhirFilter, JobStatus
 from cohort.services.cohorts import TABLES_WITHOUT_SUBSET, create_subset
-from exports.models import Export, ExportTable, OutputFormat
+from exports.models import DOWNLOADABLE_FORMATS, Export, ExportTable, OutputFormat
 from exports.services import workflow
 from exports.services.export_requests import ExportRequest, TableRequest
 
@@ -93,8 +93,19 @@ def create_export(*, owner, request: ExportRequest, auth: dict | None = None) ->
     return export
 
 
-def retry(export: Export) -> Export:
-    """Runs a failed export's workflow again from its first step, with the tables and subsets it has."""
+@transaction.atomic
+def retry(export: Export, *, auth: dict | None = None) -> Export:
+    """Runs a failed export's workflow again from its first step (raises RetryRefused).
+
+    Subsets that did not finish (a common cause of failure) are made again, and the export waits for them.
+    `auth`: the caller's credentials, forwarded to the FHIR server by those subsets' creations.
+    """
+    if export.output_format in DOWNLOADABLE_FORMATS and timezone.now() >= export.available_until:
+        # Its files would be past their retention as soon as written: deleted unread.
+        raise RetryRefused(
+            f"This export is older than {settings.DAYS_TO_KEEP_EXPORTED_FILES} days and can no longer be retried: "
+            "please make a new export request"
+        )
     updated = Export.objects.filter(pk=export.pk, request_job_status=JobStatus.FAILED).update(
         request_job_status=JobStatus.NEW,
         request_job_fail_msg="",
@@ -111,9 +122,39 @@ def retry(export: Export) -> Export:
     )
     if not updated:
         raise RetryRefused("Only failed exports can be retried")
+    remade = [_remake_subset(export, table, auth) for table in _tables_with_unfinished_subset(export)]
     export.refresh_from_db()
-    workflow.launch_after_commit(export)
+    if not remade:
+        workflow.launch_after_commit(export)
     return export
+
+
+def _tables_with_unfinished_subset(export: Export) -> list[ExportTable]:
+    return list(
+        export.export_tables.filter(cohort_result_subset__isnull=False)
+        .exclude(cohort_result_subset__request_job_status=JobStatus.FINISHED)
+        .select_related("cohort_result_source__dated_measure", "cohort_result_source__request_query_snapshot")
+        .select_related("fhir_filter")
+    )
+
+
+def _remake_subset(export: Export, table: ExportTable, auth: dict | None) -> CohortResult:
+    source, fhir_filter = table.cohort_result_source, table.fhir_filter
+    if source is None or source.deleted is not None or fhir_filter is None or fhir_filter.deleted is not None:
+        raise RetryRefused(
+            f"The source cohort or the FHIR filter of the `{table.name}` table no longer exists: "
+            "please make a new export request"
+        )
+    table.cohort_result_subset = create_subset(
+        owner=export.owner,
+        source=source,
+        table_name=table.name,
+        fhir_resource=fhir_filter.fhir_resource,
+        fhir_filter=fhir_filter.filter,
+        auth=auth or {},
+    )
+    table.save(update_fields=["cohort_result_subset", "modified_at"])
+    return table.cohort_result_subset
 
 
 def relaunch(export: Export, *, auth: dict | None = None) -> Export:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from cohort.models import JobStatus
 from exports.engine import StoredFile, export_engine
 from exports.models import DOWNLOADABLE_FORMATS, Export
+from exports.selectors import first_source_cohort
 
 
 class DownloadRefused(Exception):  # noqa: N818 (reads as "raise DownloadRefused(...)")
@@ -21,11 +22,6 @@ def open_archive(export: Export) -> StoredFile:
 
 
 def archive_name(export: Export) -> str:
-    """`export_<group id of the source cohort of the first table that has one>.zip`."""
-    first = (
-        export.export_tables.filter(cohort_result_source__isnull=False)
-        .order_by("created_at", "pk")
-        .values_list("cohort_result_source__group_id", flat=True)
-        .first()
-    )
-    return f"export_{first or export.pk}.zip"
+    """`export_<group id of the first source cohort>.zip`."""
+    cohort = first_source_cohort(export)
+    return f"export_{cohort.group_id if cohort and cohort.group_id else export.pk}.zip"

@@ -13,7 +13,7 @@ from accesses import catalogue
 from accesses.selectors import ancestors_by_perimeter
 from accesses.services.user_rights import UserRights
 from cohort.models import CohortResult
-from cohort.services.perimeter_rights import _covered, perimeters_by_cohort_id
+from cohort.services.perimeter_rights import covered, perimeters_by_cohort_id
 from exports.models import DOWNLOADABLE_FORMATS
 
 CSV_XLSX_NOMINATIVE = "right_export_csv_xlsx_nominative"
@@ -66,7 +66,7 @@ def missing_rights(user, *, output_format: str, nominative: bool, cohorts: Itera
     user_rights = UserRights.of(user)
     perimeter_ids = set(known.values())
     read_right = catalogue.READ_NOMINATIVE if nominative else catalogue.READ_PSEUDONYMIZED
-    readable = _covered(perimeter_ids, user_rights.perimeters_with(read_right), ancestors_by_perimeter(perimeter_ids))
+    readable = covered(perimeter_ids, user_rights.perimeters_with(read_right), ancestors_by_perimeter(perimeter_ids))
     if readable != perimeter_ids:
         return _missing(read_right, perimeter_ids - readable)
     needed = export_right(output_format, nominative)

@@ -6,8 +6,6 @@ timeout, a broker that could not take the launch, a failed subset), so every end
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.db import transaction
 from django.dispatch import receiver
@@ -18,6 +16,7 @@ from cohort.models import JobStatus
 from cohort.services.notifications import email_after_commit
 from cohort.signals import job_ended
 from exports.models import Export, OutputFormat
+from exports.selectors import first_source_cohort
 
 _MONTHS = [
     "janvier",
@@ -35,18 +34,8 @@ _MONTHS = [
 ]
 
 
-def _first_source(export: Export):
-    table = (
-        export.export_tables.filter(cohort_result_source__isnull=False)
-        .select_related("cohort_result_source")
-        .order_by("created_at")
-        .first()
-    )
-    return table.cohort_result_source if table else None
-
-
 def _context(export: Export) -> dict:
-    cohort = _first_source(export)
+    cohort = first_source_cohort(export)
     return {
         "cohort_id": cohort.group_id if cohort else "",
         "cohort_name": cohort.name if cohort else "",
@@ -77,7 +66,8 @@ def _french_date(day) -> str:
 
 def _succeeded(export: Export) -> None:
     context = _context(export)
-    context["delete_date"] = _french_date(timezone.now() + timedelta(days=settings.DAYS_TO_KEEP_EXPORTED_FILES))
+    # The rule that downloads and the cleaner follow.
+    context["delete_date"] = _french_date(timezone.localtime(export.available_until))
     email_after_commit(
         user=export.owner,
         subject=f"[Cohorte {context['cohort_id']}] Export `{context['cohort_name']}` terminé",

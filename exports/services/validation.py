@@ -149,7 +149,14 @@ def _check_email(user) -> None:
 
 
 def _exportable(cohort: CohortResult) -> bool:
-    return cohort.deleted is None and not cohort.is_subset and cohort.request_job_status == JobStatus.FINISHED
+    """A finished cohort with its patient list and its count: what the subsets and the Export API start from."""
+    return (
+        cohort.deleted is None
+        and not cohort.is_subset
+        and cohort.request_job_status == JobStatus.FINISHED
+        and bool(cohort.group_id)
+        and cohort.dated_measure_id is not None
+    )
 
 
 def _missing_cohort(cohort_pk) -> str:

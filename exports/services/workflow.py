@@ -169,6 +169,13 @@ def poll_exports() -> None:
 
 
 def _timed_out(now) -> list:
+    """Exports running for longer than EXPORT_TIMEOUT_HOURS since their (re)launch, or not launched for that long
+    since they were created or retried. Those waiting for a cohort subset are left to the subset: the cohort
+    reconciler fails it when stale (large subsets wait for the Solr ETL longer than an export may run)."""
     limit = now - timedelta(hours=settings.EXPORT_TIMEOUT_HOURS)
-    running = Q(launched_at__lt=limit) | Q(launched_at__isnull=True, created_at__lt=limit)
-    return list(Export.objects.filter(running, request_job_status__in=ACTIVE_STATUSES).values_list("pk", flat=True))
+    waiting_for_subset = Export.objects.filter(
+        export_tables__cohort_result_subset__request_job_status__in=ACTIVE_STATUSES
+    ).values("pk")
+    never_launched = Q(launched_at__isnull=True, modified_at__lt=limit) & ~Q(pk__in=waiting_for_subset)
+    timed_out = Export.objects.filter(Q(launched_at__lt=limit) | never_launched, request_job_status__in=ACTIVE_STATUSES)
+    return list(timed_out.values_list("pk", flat=True))

@@ -47,11 +47,14 @@ class MemoryStorage:
             raise StorageError(f"File does not exist: {path}")
         return StoredFile(size=len(self.files[path]), chunks=iter([self.files[path]]))
 
-    def delete(self, path: str) -> None:
-        if path in self.broken or path not in self.files:
+    def delete(self, path: str) -> bool:
+        if path in self.broken:
             raise StorageError(f"Could not delete {path}")
+        if path not in self.files:
+            return False
         del self.files[path]
         self.deleted.append(path)
+        return True
 
 
 @dataclass

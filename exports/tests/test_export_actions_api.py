@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accesses.models import Access
 from cohort.models import JobStatus
-from exports.engine import ExportStepError, StorageUnavailable
+from exports.engine import ExportStepError, RemoteTimeout, StorageUnavailable
 from exports.models import Export
 from exports.tests.conftest import detail
 from exports.tests.scripted_engine import MemoryStorage, ScriptedEngine, engine_in_use
@@ -31,6 +31,11 @@ class UnreachableEngine(ScriptedEngine):
 
     def task_logs(self, task_id: str) -> dict:
         raise ExportStepError("Export API answered 502")
+
+
+class SlowEngine(ScriptedEngine):
+    def task_logs(self, task_id: str) -> dict:
+        raise RemoteTimeout("The Export API did not answer within 30 seconds (task status request)")
 
 
 @pytest.fixture
@@ -198,6 +203,12 @@ class TestLogs:
             response = admin_client.get(f"{detail(failed)}logs/")
         assert response.status_code == 502
         assert response.json() == "Error fetching logs: Export API answered 502"
+
+    def test_an_export_api_answering_too_late_is_a_timeout(self, admin_client, failed):
+        with engine_in_use(SlowEngine()):
+            response = admin_client.get(f"{detail(failed)}logs/")
+        assert response.status_code == 408
+        assert response.json() == "Timeout while fetching logs. Please try again later."
 
     @pytest.mark.parametrize("who", ["researcher", "datalab_reader"])
     def test_only_full_admins_read_logs(self, request, make_client, failed, engine, who):

@@ -60,6 +60,14 @@ def table(name: str = "person", cohort: CohortResult | None = None, **fields) ->
     return {"table_name": name, "cohort_result_source": str(cohort.pk) if cohort else None, **fields}
 
 
+def unusable_cohorts(owner, make_cohort) -> list[CohortResult]:
+    """Finished cohorts the exporters cannot start from: no patient list, or no count to copy into a subset."""
+    no_patient_list = make_cohort(owner, group_id="")
+    no_count = make_cohort(owner, group_id="555")
+    CohortResult.objects.filter(pk=no_count.pk).update(dated_measure=None)
+    return [no_patient_list, no_count]
+
+
 class TestShapes:
     @pytest.mark.parametrize(
         ("change", "field"),
@@ -157,7 +165,7 @@ class TestCsvAndXlsx:
         ]
         deleted = make_cohort(researcher)
         deleted.delete()
-        for cohort in [*cases, deleted]:
+        for cohort in [*cases, deleted, *unusable_cohorts(researcher, make_cohort)]:
             body = csv_body(cohort, output_format=output_format)
             assert refused(body) == f"Missing cohort with id {cohort.pk}"
         unknown = [{"table_name": "person", "cohort_result_source": UNKNOWN}]
@@ -172,7 +180,12 @@ class TestHive:
         assert refused(hive_body(cohort, datalab) | {"datalab": UNKNOWN}) == f"Missing datalab with id {UNKNOWN}"
 
     def test_source_cohorts_must_have_finished(self, refused, researcher, cohort, make_cohort, datalab):
-        for unfinished in (make_cohort(researcher, status=JobStatus.FAILED), make_cohort(researcher, is_subset=True)):
+        unfinished_cohorts = (
+            make_cohort(researcher, status=JobStatus.FAILED),
+            make_cohort(researcher, is_subset=True),
+            *unusable_cohorts(researcher, make_cohort),
+        )
+        for unfinished in unfinished_cohorts:
             message = refused(hive_body(unfinished, datalab))
             assert message == f"Cohort `{unfinished.pk}` not found or did not finish successfully"
         unknown = [{"table_name": "patient", "cohort_result_source": UNKNOWN}]

@@ -9,6 +9,7 @@ from django.core import mail
 from django.utils import timezone
 
 from cohort.models import CohortResult, JobStatus
+from cohort.services import jobs
 from cohort.tests.builders import cohort_of, measure_of, snapshot_of
 from exports.engine import ExportStepError, RemoteTaskUnreachable
 from exports.models import Export, ExportTable
@@ -62,6 +63,11 @@ def hive_script(conclude: str | Exception | None = None) -> list[ScriptedStep]:
 
 def reload(export: Export) -> Export:
     return Export.objects.get(pk=export.pk)
+
+
+def end_job(subset: CohortResult, status: str) -> None:
+    """A subset's cohort creation ends, as its callback would end it."""
+    jobs.transition(CohortResult, subset.pk, lambda job: jobs.set_status(job, status))
 
 
 def subjects() -> list[str]:
@@ -239,9 +245,32 @@ class TestPolling:
     def test_an_export_never_launched_times_out_too(self, make_export, settings):
         settings.EXPORT_TIMEOUT_HOURS = 2
         export = make_export()
-        Export.objects.filter(pk=export.pk).update(created_at=timezone.now() - timedelta(hours=3))
+        three_hours_ago = timezone.now() - timedelta(hours=3)
+        Export.objects.filter(pk=export.pk).update(created_at=three_hours_ago, modified_at=three_hours_ago)
         workflow.poll_exports()
         assert reload(export).request_job_status == "failed"
+
+    def test_a_retried_old_export_is_timed_from_its_retry(self, make_export, settings):
+        settings.EXPORT_TIMEOUT_HOURS = 2
+        export = make_export("hive")  # no retention: old Hive exports may be retried
+        with engine_in_use(ScriptedEngine(csv_script(JobStatus.FAILED))):
+            workflow.launch(export.pk)
+            workflow.advance(export.pk)
+        long_ago = timezone.now() - timedelta(days=3)
+        Export.objects.filter(pk=export.pk).update(created_at=long_ago, launched_at=long_ago, modified_at=long_ago)
+        creation.retry(reload(export))
+        workflow.poll_exports()  # before the launch task runs
+        assert reload(export).request_job_status == "new"
+
+    def test_an_export_waiting_for_a_large_subset_is_left_to_the_subset(self, make_export, source, settings):
+        settings.EXPORT_TIMEOUT_HOURS = 2
+        export = make_export()
+        subset = cohort_of(source.dated_measure, status=JobStatus.LONG_PENDING, is_subset=True, group_id="")
+        ExportTable.objects.create(export=export, name="note", cohort_result_source=source, cohort_result_subset=subset)
+        three_hours_ago = timezone.now() - timedelta(hours=3)
+        Export.objects.filter(pk=export.pk).update(created_at=three_hours_ago, modified_at=three_hours_ago)
+        workflow.poll_exports()
+        assert reload(export).request_job_status == "new"
 
 
 class TestSubsets:
@@ -257,24 +286,19 @@ class TestSubsets:
         )
         return export, first, second
 
-    def end(self, subset: CohortResult, status: str) -> None:
-        from cohort.services import jobs
-
-        jobs.transition(CohortResult, subset.pk, lambda job: jobs.set_status(job, status))
-
     def test_the_export_waits_for_every_subset(self, waiting_export, django_capture_on_commit_callbacks):
         export, first, second = waiting_export
         with django_capture_on_commit_callbacks(execute=True):
-            self.end(first, JobStatus.FINISHED)
+            end_job(first, JobStatus.FINISHED)
         assert reload(export).request_job_status == "new" and queued_tasks() == []
         with django_capture_on_commit_callbacks(execute=True):
-            self.end(second, JobStatus.FINISHED)
+            end_job(second, JobStatus.FINISHED)
         assert queued_tasks() == [("exports.tasks.launch_export", [str(export.pk)])]
 
     def test_a_failed_subset_fails_the_export(self, waiting_export, django_capture_on_commit_callbacks):
         export, first, _second = waiting_export
         with django_capture_on_commit_callbacks(execute=True):
-            self.end(first, JobStatus.FAILED)
+            end_job(first, JobStatus.FAILED)
         failed = reload(export)
         assert (failed.request_job_status, failed.request_job_fail_msg) == ("failed", subsets.SUBSET_FAILED)
         assert subjects() == ["[Cohorte 123456] Votre demande d'export `My cohort` n'a pas abouti"]
@@ -301,6 +325,55 @@ class TestRetry:
             creation.retry(export)
         assert reload(export).retried is False
 
+    def test_files_past_their_retention_are_not_made_again(self, make_export, settings):
+        settings.DAYS_TO_KEEP_EXPORTED_FILES = 7
+        export = make_export(request_job_status=JobStatus.FAILED, request_job_fail_msg="boom")
+        Export.objects.filter(pk=export.pk).update(created_at=timezone.now() - timedelta(days=8))
+        with pytest.raises(creation.RetryRefused, match="older than 7 days"):
+            creation.retry(reload(export))
+        assert (reload(export).request_job_status, reload(export).retried) == ("failed", False)
+
+    @pytest.fixture
+    def export_with_failed_subset(self, make_export, source, owner):
+        from cohort.models import FhirFilter
+
+        export = make_export(request_job_status=JobStatus.FAILED, request_job_fail_msg=subsets.SUBSET_FAILED)
+        fhir_filter = FhirFilter.objects.create(
+            owner=owner, fhir_resource="Condition", fhir_version="4.0", name="diabetes", filter="code=E11"
+        )
+        failed = cohort_of(source.dated_measure, status=JobStatus.FAILED, is_subset=True, group_id="")
+        table = ExportTable.objects.create(
+            export=export,
+            name="condition",
+            cohort_result_source=source,
+            fhir_filter=fhir_filter,
+            cohort_result_subset=failed,
+        )
+        return export, table, failed
+
+    def test_subsets_that_failed_are_made_again_and_awaited(
+        self, export_with_failed_subset, django_capture_on_commit_callbacks
+    ):
+        export, table, failed = export_with_failed_subset
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            creation.retry(reload(export), auth={"authorization": "Bearer t"})
+        table.refresh_from_db()
+        remade = table.cohort_result_subset
+        assert remade.pk != failed.pk and remade.is_subset
+        assert (remade.name, remade.request_job_status) == ("condition_123456", "pending")
+        assert reload(export).request_job_status == "new"
+        assert len(callbacks) == 1  # the subset's creation, not the export's launch
+        with django_capture_on_commit_callbacks(execute=True):
+            end_job(remade, JobStatus.FINISHED)
+        assert queued_tasks()[-1] == ("exports.tasks.launch_export", [str(export.pk)])
+
+    def test_a_subset_whose_source_is_gone_cannot_be_made_again(self, export_with_failed_subset):
+        export, table, _failed = export_with_failed_subset
+        table.cohort_result_source.delete()
+        with pytest.raises(creation.RetryRefused, match="`condition` table no longer exists"):
+            creation.retry(reload(export))
+        assert reload(export).request_job_status == "failed"
+
 
 class TestCleanup:
     def test_expired_files_are_deleted_and_the_cleaner_carries_on_past_a_storage_error(
@@ -321,3 +394,12 @@ class TestCleanup:
         assert reload(expired).clean_datetime is not None
         assert reload(broken).clean_datetime is None and reload(recent).clean_datetime is None
         assert subjects() == ["[Cohorte 123456] Confirmation de suppression de fichiers exportés"]
+
+    def test_a_file_already_gone_is_recorded_as_cleaned(self, make_export, django_capture_on_commit_callbacks):
+        export = make_export(request_job_status=JobStatus.FINISHED, is_user_notified=True)
+        Export.objects.filter(pk=export.pk).update(created_at=timezone.now() - timedelta(days=30))
+        with engine_in_use(ScriptedEngine()), django_capture_on_commit_callbacks(execute=True):
+            assert cleanup.delete_expired_files() == (1, 0)
+        assert reload(export).clean_datetime is not None
+        assert subjects() == ["[Cohorte 123456] Confirmation de suppression de fichiers exportés"]
+        assert cleanup.delete_expired_files() == (0, 0)  # not tried again

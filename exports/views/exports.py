@@ -22,7 +22,7 @@ from admin_cohort.views.mixins import AuditedViewMixin
 from cohort.filters import CohortOrderingFilter
 from cohort.models import JobStatus
 from cohort.services.auth_forwarding import forwarded_auth
-from exports.engine import ExportStepError, StorageError, StorageUnavailable, export_engine
+from exports.engine import ExportStepError, RemoteTimeout, StorageError, StorageUnavailable, export_engine
 from exports.filters import ExportFilter
 from exports.models import Export
 from exports.permissions import IsOwnerOrFullAdmin
@@ -94,7 +94,10 @@ class ExportViewSet(AuditedViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
     def list(self, request, *args, **kwargs):
         raw = request.query_params.get("return_full_objects")
         full = raw is not None and boolean_literal("return_full_objects", raw)
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        exports = self.filter_queryset(self.get_queryset())
+        if not full:
+            exports = exports.prefetch_related(None)  # the list representation shows no tables
+        page = self.paginate_queryset(exports)
         if not page:
             # Kept from the reference: both clients expect an empty list to answer 204 (client contract §1.4).
             return Response(status=status.HTTP_204_NO_CONTENT)
@@ -130,7 +133,7 @@ class ExportViewSet(AuditedViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
     def retry(self, request, *args, **kwargs):
         export = self.get_object()
         try:
-            creation.retry(export)
+            creation.retry(export, auth=forwarded_auth(request))
         except creation.RetryRefused as refusal:  # a failed export only: a running one would run twice (§15.3)
             return Response(str(refusal), status=status.HTTP_400_BAD_REQUEST)
         return Response(f"The export `{export.pk}` has been relaunched")
@@ -141,7 +144,7 @@ class ExportViewSet(AuditedViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
         copy = creation.relaunch(self.get_object(), auth=forwarded_auth(request))
         return Response(self._full(copy), status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT, 400: MESSAGE, 502: MESSAGE})
+    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT, 400: MESSAGE, 408: MESSAGE, 502: MESSAGE})
     @action(detail=True, methods=["get"])
     def logs(self, request, *args, **kwargs):
         export = self.get_object()
@@ -151,6 +154,10 @@ class ExportViewSet(AuditedViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
             return Response("The target export has no job ID", status=status.HTTP_400_BAD_REQUEST)
         try:
             logs = export_engine().task_logs(export.request_job_id)
+        except RemoteTimeout:
+            return Response(
+                "Timeout while fetching logs. Please try again later.", status=status.HTTP_408_REQUEST_TIMEOUT
+            )
         except ExportStepError as error:
             return Response(f"Error fetching logs: {error}", status=status.HTTP_502_BAD_GATEWAY)
         return HttpResponse(

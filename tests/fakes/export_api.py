@@ -209,8 +209,8 @@ def schema_problem(document: Any) -> str:
         return "tablesToExport must be a non-empty list of tables"
     if any(not isinstance(table.get("tableName"), str) or table.get("relation") is not True for table in tables):
         return "every table needs a tableName and relation: true"
-    if not isinstance(tables[0].get("cohortId"), str):
-        return "the first table needs a cohortId"
+    if tables[0]["tableName"] != "person" or not isinstance(tables[0].get("cohortId"), str):
+        return "the first table must be person, with a cohortId"
     if not isinstance(document.get("noDateShift"), bool):
         return "noDateShift must be a boolean"
     if "disableTerminology" not in document:
