@@ -1,4 +1,4 @@
-# Production image of the Cohort360 backend. docker-compose.yml runs it as web (Daphne), worker, beat and init.
+# Production image of the Cohort360 backend. docker-compose.yml runs it as web (uvicorn), worker, beat and init.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -19,4 +19,4 @@ RUN useradd --create-home --uid 1000 cohort \
 USER cohort
 
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "admin_cohort.asgi:application"]
+CMD ["uvicorn", "admin_cohort.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--lifespan", "off", "--ws", "websockets-sansio"]

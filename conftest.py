@@ -83,21 +83,10 @@ def celery_worker(transactional_db):
 
 @pytest.fixture
 def live_server_url(transactional_db):
-    """The ASGI application (HTTP + websocket) served by Daphne in a child process on loopback."""
-    from daphne.testing import DaphneProcess
+    """The ASGI application (HTTP + websocket) served by uvicorn, as in production, from a thread of this process
+    on loopback: it reads the test's settings and database."""
+    from admin_cohort.asgi import application
+    from admin_cohort.web_server import serving_in_thread
 
-    def get_application():
-        from admin_cohort.asgi import application
-
-        return application
-
-    process = DaphneProcess("127.0.0.1", get_application)
-    process.start()
-    process.ready.wait(timeout=20)
-    if process.errors.qsize():
-        raise RuntimeError(process.errors.get())
-    try:
-        yield f"127.0.0.1:{process.port.value}"
-    finally:
-        process.terminate()
-        process.join(timeout=10)
+    with serving_in_thread(application) as host_port:
+        yield host_port

@@ -1,8 +1,8 @@
 """Embedded mode: API, websocket, task worker and scheduler in one process, on SQLite and in-memory transports.
 
 The broker (`memory://`), the channel layer and the cache live in this process's memory, so the Celery worker
-and beat must run here too: each in a thread, beside Daphne. Tasks stay asynchronous, exactly as in
-production; only the transport differs.
+and beat must run here too: each in a thread, beside the ASGI server (uvicorn, as in production). Tasks stay
+asynchronous, exactly as in production; only the transport differs.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from django.core.management.base import CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
+from admin_cohort import web_server
 from admin_cohort.env import BASE_DIR
 
 DEMO_PERIMETERS = BASE_DIR / ".setup" / "perimeters.example.csv"
@@ -190,7 +191,7 @@ def run(*, host: str, port: int, stdout: TextIO) -> None:
         os.environ.pop(name, None)
     from admin_cohort.celery import app
 
-    # Until Daphne installs its own handlers, SIGTERM unwinds like CONTROL-C so that the threads are stopped.
+    # Until uvicorn installs its own handlers, SIGTERM unwinds like CONTROL-C so that the threads are stopped.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         _check_port_free(host, port)
@@ -200,14 +201,16 @@ def run(*, host: str, port: int, stdout: TextIO) -> None:
         connections.close_all()
         # Loading the ASGI application runs django.setup() again, and its logging configuration resets the
         # handlers of every django.* logger: load it first, then add ours.
-        import admin_cohort.asgi  # noqa: F401
+        from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
-        _show_logs("celery", "django.channels.server")
+        from admin_cohort.asgi import application
+
+        _show_logs("celery", "uvicorn.error", "uvicorn.access")
         with worker_thread(app), beat_thread(app):
             _announce_when_listening(host, port, stdout)
-            address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-            # Daphne's runserver: HTTP and websocket on one port; static files (Swagger UI) served offline.
-            call_command("runserver", address, use_reloader=False, insecure_serving=True, stdout=stdout)
+            # HTTP and websocket on one port; the static files (Swagger UI) served too, offline. uvicorn stops
+            # on SIGINT and SIGTERM, then the worker and the beat are stopped.
+            web_server.server(ASGIStaticFilesHandler(application), host=host, port=port, log_config=None).run()
     except KeyboardInterrupt:
         pass
     stdout.write("Stopped.\n")

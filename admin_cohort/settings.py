@@ -86,7 +86,6 @@ ADMINS = env.admins()
 NOTIFY_ADMINS = env.boolean("NOTIFY_ADMINS", False)
 
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

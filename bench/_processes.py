@@ -18,6 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT_DIR))
+
+from admin_cohort import web_server  # noqa: E402 (no Django: only the server's options)
+
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -106,29 +110,17 @@ class Deployment:
                 print(f"could not stop {child.name} (pid {child.process.pid}): {error}", file=sys.stderr)
 
 
-# The ASGI server's command (before `--fd N app`) and the log line that says it is listening.
-WEB_SERVERS = {
-    "uvicorn": (
-        [
-            "uvicorn",
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--ws",
-            "websockets-sansio",
-            "--lifespan",
-            "off",
-            "--no-access-log",
-        ],
-        "running on",
-    ),
-    "daphne": (["daphne"], "Listening on"),
-}
+# The production command of the web process (README), before `--fd N app`, and the log line once it listens.
+WEB_SERVER_COMMAND = [
+    "uvicorn",
+    *(f"--{name}={value}" for name, value in web_server.SERVER_OPTIONS.items()),
+    "--no-access-log",
+]
+WEB_SERVER_READY = "running on"
 
 
 def listening_socket() -> socket.socket:
-    """A loopback port bound here and handed to every Daphne process (`--fd`): no race for a free port."""
+    """A loopback port bound here and handed to every web process (`--fd`): no race for a free port."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
@@ -144,19 +136,24 @@ def child_environment() -> dict[str, str]:
     return env
 
 
-def start_web_servers(deployment: Deployment, listener: socket.socket, server: str, processes: int = 1) -> list[Child]:
-    """`processes` ASGI servers of the project sharing `listener`, once each one listens."""
-    command, ready = WEB_SERVERS[server]
+def start_web_servers(deployment: Deployment, listener: socket.socket, processes: int = 1) -> list[Child]:
+    """`processes` web processes of the project sharing `listener`, once each one listens."""
     webs = [
         deployment.spawn(
             f"web-{index + 1}",
-            [str(VENV_BIN / command[0]), *command[1:], "--fd", str(listener.fileno()), "admin_cohort.asgi:application"],
+            [
+                str(VENV_BIN / WEB_SERVER_COMMAND[0]),
+                *WEB_SERVER_COMMAND[1:],
+                "--fd",
+                str(listener.fileno()),
+                "admin_cohort.asgi:application",
+            ],
             pass_fds=(listener.fileno(),),
         )
         for index in range(processes)
     ]
     for web in webs:
-        deployment.wait_for_log(web, ready)
+        deployment.wait_for_log(web, WEB_SERVER_READY)
     return webs
 
 

@@ -7,8 +7,8 @@ researcher's workspace (500 requests x 3 snapshots, each with a finished count, 
 other users', then:
 
 1. times the workspace lists with the Django test client (response cache off) and counts their SQL queries;
-2. deploys the production parts as separate processes (Daphne for HTTP + websocket, a Celery worker on the
-   run's Redis queue, a fake QueryExecutor on loopback), times the same lists through Daphne, and drives
+2. deploys the production parts as separate processes (uvicorn for HTTP + websocket, a Celery worker on the
+   run's Redis queue, a fake QueryExecutor on loopback), times the same lists through uvicorn, and drives
    counts open-loop: POST /cohort/dated-measures/ -> task -> QueryExecutor -> callback PATCH -> websocket
    `job_status` finished. A ramp of rising rates finds the highest one the deployment keeps up with, then
    the steady step holds the target rate.
@@ -76,7 +76,6 @@ from _harness import (  # noqa: E402
 )
 from _processes import (  # noqa: E402
     VENV_BIN,
-    WEB_SERVERS,
     Child,
     Deployment,
     child_environment,
@@ -299,18 +298,18 @@ def serve_fake_query_executor(callback_base_url: str) -> int:
 @dataclass
 class Stack:
     deployment: Deployment
-    host_port: str  # Daphne, as host:port
+    host_port: str  # uvicorn, as host:port
     qe_url: str
     worker: Child | None = None
 
 
-def start_stack(deployment: Deployment, listener: socket.socket, web_processes: int, server: str) -> Stack:
+def start_stack(deployment: Deployment, listener: socket.socket, web_processes: int) -> Stack:
     host_port = f"127.0.0.1:{listener.getsockname()[1]}"
     qe_url = spawn_fake_server(
         deployment, "fake-query-executor", [__file__, "--serve-fake-query-executor", f"http://{host_port}"]
     )
     deployment.env["QUERY_EXECUTOR_URL"] = qe_url
-    start_web_servers(deployment, listener, server, web_processes)
+    start_web_servers(deployment, listener, web_processes)
     return Stack(deployment, host_port, qe_url)
 
 
@@ -741,7 +740,7 @@ def print_milestones(step: Step) -> None:
 
 
 def http_lists(host_port: str, workspace: Workspace, requests_per_endpoint: int) -> list[tuple[str, float, float]]:
-    """The workspace lists through Daphne: what the web app waits for, server and HTTP included."""
+    """The workspace lists through uvicorn: what the web app waits for, server and HTTP included."""
     token = jwt_tokens.issue_pair(workspace.researcher.username).access_token
     headers = {"Authorization": f"Bearer {token}", "AuthorizationMethod": "JWT"}
     rows = []
@@ -900,10 +899,9 @@ def parse_arguments() -> argparse.Namespace:
         help="Celery worker concurrency; a comma-separated list runs the count flow once per value",
     )
     parser.add_argument("--prefetch", type=int, default=1, help="Celery --prefetch-multiplier")
-    parser.add_argument("--server", choices=sorted(WEB_SERVERS), default="uvicorn", help="the ASGI server")
-    parser.add_argument("--web-processes", type=int, default=1, help="Daphne processes sharing the port")
+    parser.add_argument("--web-processes", type=int, default=1, help="uvicorn processes sharing the port")
     parser.add_argument(
-        "--http-requests", type=int, default=30, help="timed requests per list endpoint through Daphne (0: none)"
+        "--http-requests", type=int, default=30, help="timed requests per list endpoint through uvicorn (0: none)"
     )
     parser.add_argument("--keep-logs", action="store_true", help="keep the child processes' logs (path printed)")
     parser.add_argument("--serve-fake-query-executor", metavar="CALLBACK_URL", help=argparse.SUPPRESS)
@@ -946,10 +944,10 @@ def main() -> int:
         lists = run_lists(workspace, options)
         flows, http_rows = [], []
         if options.flow:
-            stack = start_stack(deployment, listener, options.web_processes, options.server)
+            stack = start_stack(deployment, listener, options.web_processes)
             if options.http_requests:
                 print(
-                    f"\n=== 1b. The same lists through Daphne ({options.http_requests} requests per endpoint, "
+                    f"\n=== 1b. The same lists through uvicorn ({options.http_requests} requests per endpoint, "
                     "by HTTP) ===",
                     flush=True,
                 )
@@ -957,7 +955,7 @@ def main() -> int:
             for concurrency in options.concurrency:
                 worker = start_worker(stack, pool=options.pool, concurrency=concurrency, prefetch=options.prefetch)
                 config = (
-                    f"{options.web_processes} {options.server}, Celery -P {options.pool} -c {concurrency} "
+                    f"{options.web_processes} uvicorn, Celery -P {options.pool} -c {concurrency} "
                     f"--prefetch-multiplier {options.prefetch}"
                 )
                 flows.append(run_count_flow(stack, workspace, options, config))

@@ -1,13 +1,14 @@
 """Benchmark of export downloads: a large archive streamed from the fake WebHDFS through
 `GET /exports/{uuid}/download/`, compared with reading it from WebHDFS directly (prints figures, asserts nothing).
 
-Run from the project root:  .venv/bin/python bench/exports_download.py [--size-mb 1024] [--servers uvicorn,daphne]
+Run from the project root:  .venv/bin/python bench/exports_download.py [--size-mb 1000] [--repeat 3]
 
 Creates a throw-away PostgreSQL database (c360_bench_<run>), always dropped at the end, with one researcher and
 one finished CSV export, then starts, as separate processes: the fake WebHDFS (tests/fakes/webhdfs.py) holding
 a sparse archive of `--size-mb` MB, and the ASGI server serving the project. The benchmark process is the
 client: it reads the archive directly from WebHDFS (the namenode's `OPEN`, redirected to the datanode) and
-through the download endpoint, in turns, and samples the web process's memory while it streams.
+through the download endpoint, in turns, then once more through the endpoint at the pace of a slow client, and
+samples the web process's memory while it streams.
 
 See bench/README.md.
 """
@@ -45,7 +46,6 @@ django.setup()
 import requests  # noqa: E402
 from _harness import create_database, drop_database  # noqa: E402
 from _processes import (  # noqa: E402
-    WEB_SERVERS,
     Child,
     Deployment,
     child_environment,
@@ -142,14 +142,21 @@ class MemorySampler:
         self._thread.join()
 
 
-def read_all(url: str, headers: dict[str, str] | None = None) -> tuple[int, float, Mapping[str, str]]:
-    """Bytes received, seconds taken and response headers of a streamed GET (redirects followed)."""
+def read_all(
+    url: str, headers: dict[str, str] | None = None, *, rate_mb_s: float = 0
+) -> tuple[int, float, Mapping[str, str]]:
+    """Bytes received, seconds taken and response headers of a streamed GET (redirects followed); with
+    `rate_mb_s`, read no faster than that, as a client on a slower network would."""
     started = time.perf_counter()
     received = 0
     with requests.get(url, headers=headers or {}, stream=True, timeout=60) as response:
         response.raise_for_status()
         for chunk in response.iter_content(CHUNK_SIZE):
             received += len(chunk)
+            if rate_mb_s:
+                ahead = received / MB / rate_mb_s - (time.perf_counter() - started)
+                if ahead > 0:
+                    time.sleep(ahead)
         return received, time.perf_counter() - started, response.headers
 
 
@@ -174,25 +181,32 @@ class CpuMeter:
 
 
 @dataclass
-class Run:
-    server: str
-    size: int
-    direct: list[float] = field(default_factory=list)  # MB/s
-    download: list[float] = field(default_factory=list)  # MB/s
-    rss_before_kb: int = 0
+class Reads:
+    """Repeated reads of the archive one way: MB/s, CPU seconds by process, the web process's peak RSS."""
+
+    label: str
+    rates: list[float] = field(default_factory=list)
+    cpu: list[dict[str, float]] = field(default_factory=list)
     rss_peak_kb: int = 0
-    direct_cpu: list[dict[str, float]] = field(default_factory=list)  # CPU seconds by process, per read
-    download_cpu: list[dict[str, float]] = field(default_factory=list)
 
 
-def measure_server(
-    deployment: Deployment, server: str, hdfs: Child, hdfs_url: str, username: str, exports: dict[str, str], options
-) -> Run:
+@dataclass
+class Report:
+    size: int
+    rss_before_kb: int
+    direct: Reads
+    download: Reads
+    slow_download: Reads
+    slow_rate: float
+
+
+def measure(deployment: Deployment, hdfs: Child, hdfs_url: str, username: str, exports: dict[str, str], options):
     listener = listening_socket()
     host_port = f"127.0.0.1:{listener.getsockname()[1]}"
     try:
-        (web,) = start_web_servers(deployment, listener, server)
+        (web,) = start_web_servers(deployment, listener)
         pid = web.process.pid
+        pids = {"webhdfs": hdfs.process.pid, "web": pid}
 
         def download_url(name: str) -> str:
             return f"http://{host_port}/exports/{exports[name]}/download/"
@@ -201,60 +215,64 @@ def measure_server(
             token = jwt_tokens.issue_pair(username).access_token
             return {"Authorization": f"Bearer {token}", "AuthorizationMethod": "JWT"}
 
+        def read(reads: Reads, url: str, with_headers: bool, rate: float = 0) -> None:
+            with MemorySampler(pid) as sampler, CpuMeter(pids) as cpu:
+                received, seconds, _ = read_all(url, headers() if with_headers else None, rate_mb_s=rate)
+            if received != options.size_mb * MB:
+                raise RuntimeError(f"{reads.label}: {received} bytes instead of {options.size_mb * MB}")
+            reads.rates.append(received / MB / seconds)
+            reads.cpu.append(cpu.used)
+            reads.rss_peak_kb = max(reads.rss_peak_kb, sampler.peak_kb)
+            print(
+                f"  {reads.label:30} {reads.rates[-1]:7.1f} MB/s, web process peak RSS {sampler.peak_kb / 1024:.0f}MiB",
+                flush=True,
+            )
+
         received, _seconds, answered = read_all(download_url(WARMUP_ARCHIVE), headers())
         if received != WARMUP_SIZE or answered.get("Content-Disposition") != "attachment; filename=export_123456.zip":
             raise RuntimeError(f"the warm-up download went wrong: {received} bytes, headers {answered}")
-        run = Run(server, options.size_mb * MB, rss_before_kb=_status_kb(pid, "VmRSS"))
         direct_url = f"{hdfs_url}/webhdfs/v1{EXPORT_DIR}/{ARCHIVE}.zip?op=OPEN&offset=0"
-        pids = {"webhdfs": hdfs.process.pid, "web": pid}
-        for attempt in range(options.repeat):
-            with CpuMeter(pids) as cpu:
-                received, seconds, _ = read_all(direct_url)
-            run.direct.append(received / MB / seconds)
-            run.direct_cpu.append(cpu.used)
-            with MemorySampler(pid) as sampler, CpuMeter(pids) as cpu:
-                received, seconds, _ = read_all(download_url(ARCHIVE), headers())
-            if received != run.size:
-                raise RuntimeError(f"the download sent {received} bytes instead of {run.size}")
-            run.download.append(received / MB / seconds)
-            run.download_cpu.append(cpu.used)
-            run.rss_peak_kb = max(run.rss_peak_kb, sampler.peak_kb)
-            print(
-                f"  {server} #{attempt + 1}: direct {run.direct[-1]:7.1f} MB/s, download {run.download[-1]:7.1f} MB/s, "
-                f"web process peak RSS {sampler.peak_kb / 1024:.0f} MiB",
-                flush=True,
-            )
+        read_all(direct_url)  # the first read of a new file fills the page cache: slower, not measured
+        report = Report(
+            size=options.size_mb * MB,
+            rss_before_kb=_status_kb(pid, "VmRSS"),
+            direct=Reads("direct from WebHDFS"),
+            download=Reads("through download/"),
+            slow_download=Reads(f"download/, {options.slow_client_mb_s:.0f} MB/s client"),
+            slow_rate=options.slow_client_mb_s,
+        )
+        for _ in range(options.repeat):
+            read(report.direct, direct_url, with_headers=False)
+            read(report.download, download_url(ARCHIVE), with_headers=True)
+        read(report.slow_download, download_url(ARCHIVE), with_headers=True, rate=options.slow_client_mb_s)
         deployment.stop_child(web)
-        return run
+        return report
     finally:
         listener.close()
 
 
-def print_summary(runs: list[Run]) -> None:
-    print("\n=== Summary ===")
-    print(
-        f"{'server':8} {'size':>7} {'direct MB/s':>12} {'download MB/s':>14} {'ratio':>6} "
-        f"{'RSS before':>11} {'RSS peak':>9} {'growth':>7}"
-    )
-    for run in runs:
-        direct, download = statistics.median(run.direct), statistics.median(run.download)
-        growth = (run.rss_peak_kb - run.rss_before_kb) / 1024
+def print_summary(report: Report) -> None:
+    direct, download = statistics.median(report.direct.rates), statistics.median(report.download.rates)
+    print(f"\n=== Summary: a {report.size / MB:.0f} MB archive, uvicorn ===")
+    print(f"{'read':30} {'MB/s':>8} {'web RSS peak':>13} {'growth':>7}")
+    for reads in (report.direct, report.download, report.slow_download):
+        growth = (reads.rss_peak_kb - report.rss_before_kb) / 1024
         print(
-            f"{run.server:8} {run.size / MB:>5.0f}MB {direct:>12.1f} {download:>14.1f} {download / direct:>6.0%} "
-            f"{run.rss_before_kb / 1024:>8.0f}MiB {run.rss_peak_kb / 1024:>6.0f}MiB {growth:>4.0f}MiB"
+            f"{reads.label:30} {statistics.median(reads.rates):>8.1f} {reads.rss_peak_kb / 1024:>10.0f}MiB "
+            f"{growth:>4.0f}MiB"
         )
+    print(f"download / direct: {download / direct:.0%}; web process RSS before: {report.rss_before_kb / 1024:.0f} MiB")
     print("\nCPU seconds per GB, by process (medians of the repeats):")
-    print(f"{'server':8} {'read':9} {'webhdfs':>8} {'web':>8} {'client':>8} {'total':>8}")
-    for run in runs:
-        for label, samples in (("direct", run.direct_cpu), ("download", run.download_cpu)):
-            per_gb = {
-                name: statistics.median(sample[name] for sample in samples) / (run.size / 1e9)
-                for name in ("webhdfs", "web", "client")
-            }
-            print(
-                f"{run.server:8} {label:9} {per_gb['webhdfs']:>8.2f} {per_gb['web']:>8.2f} {per_gb['client']:>8.2f} "
-                f"{sum(per_gb.values()):>8.2f}"
-            )
+    print(f"{'read':30} {'webhdfs':>8} {'web':>8} {'client':>8} {'total':>8}")
+    for reads in (report.direct, report.download, report.slow_download):
+        per_gb = {
+            name: statistics.median(sample[name] for sample in reads.cpu) / (report.size / 1e9)
+            for name in ("webhdfs", "web", "client")
+        }
+        print(
+            f"{reads.label:30} {per_gb['webhdfs']:>8.2f} {per_gb['web']:>8.2f} {per_gb['client']:>8.2f} "
+            f"{sum(per_gb.values()):>8.2f}"
+        )
     print(
         "\nMB/s are medians of the repeats (1 MB = 10^6 bytes). RSS is the web process's resident memory: before is "
         "after a warm-up download, peak the highest value sampled (every 10 ms) while streaming, growth their "
@@ -265,9 +283,9 @@ def print_summary(runs: list[Run]) -> None:
 def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size-mb", type=int, default=1000, help="size of the archive, in MB (10^6 bytes)")
-    parser.add_argument("--repeat", type=int, default=3, help="reads of each path per server")
+    parser.add_argument("--repeat", type=int, default=3, help="reads of each way")
     parser.add_argument(
-        "--servers", default="uvicorn", help=f"comma list of ASGI servers to measure ({', '.join(WEB_SERVERS)})"
+        "--slow-client-mb-s", type=float, default=50, help="rate of the slow client's download (it reads once)"
     )
     parser.add_argument("--serve-fake-webhdfs", type=int, metavar="SIZE", help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -281,10 +299,6 @@ def main() -> int:
     options = parse_arguments()
     if options.serve_fake_webhdfs:
         return serve_fake_webhdfs(options.serve_fake_webhdfs)
-    servers = [name.strip() for name in options.servers.split(",") if name.strip()]
-    unknown = set(servers) - WEB_SERVERS.keys()
-    if unknown:
-        raise SystemExit(f"unknown servers: {', '.join(sorted(unknown))}")
     signal.signal(signal.SIGTERM, _interrupted)
     logs = Path(tempfile.mkdtemp(prefix=f"c360_bench_{RUN_ID}_"))
     deployment = Deployment(logs, child_environment())
@@ -299,8 +313,7 @@ def main() -> int:
         (hdfs,) = deployment.children
         deployment.env["STORAGE_PROVIDERS"] = hdfs_url
         print(f"database {DB_NAME}, fake WebHDFS at {hdfs_url}, logs in {logs}", flush=True)
-        runs = [measure_server(deployment, server, hdfs, hdfs_url, username, exports, options) for server in servers]
-        print_summary(runs)
+        print_summary(measure(deployment, hdfs, hdfs_url, username, exports, options))
         failed = False
     finally:
         deployment.stop()

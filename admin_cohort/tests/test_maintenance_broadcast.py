@@ -1,6 +1,7 @@
 """`maintenance` websocket messages (spec 01 §4.3 and §5.4, client contract §3.21).
 
-Real sockets connect to Daphne; writes go through the API; the periodic path runs in a real Celery worker.
+Real sockets connect to the ASGI server (uvicorn); writes go through the API; the periodic path runs in a real
+Celery worker.
 """
 
 from __future__ import annotations

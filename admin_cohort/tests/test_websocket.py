@@ -1,4 +1,4 @@
-"""The websocket at /ws/ (spec 01 §4, client contract §3.21), with a real client against Daphne."""
+"""The websocket at /ws/ (spec 01 §4, client contract §3.21), with a real client against uvicorn."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from admin_cohort.auth import jwt_tokens
 
-# Long enough for a push to cross Redis and Daphne on a loaded machine; short enough to assert silence.
+# Long enough for a push to cross Redis and the ASGI server on a loaded machine; short enough to assert silence.
 RECEIVE_TIMEOUT = 10
 SILENCE_TIMEOUT = 1.5
 
