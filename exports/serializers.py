@@ -132,10 +132,20 @@ class InfrastructureProviderSerializer(serializers.ModelSerializer):
         fields = ["uuid", "name"]
 
 
-def _without_spaces(name: str) -> None:
-    # The name is a Unix account and a pseudonymisation key.
+DATALAB_NAME_TAKEN = "A datalab with this name already exists"
+# The name becomes a Unix account and a directory of the HDFS path chowned to it (`<HIVE_DB_PATH>/<name>_<stamp>.db`):
+# nothing a shell or a path could read otherwise, and no leading `-` (an option) or `.` (a hidden or parent entry).
+_DATALAB_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+def _valid_datalab_name(name: str) -> None:
+    # One message per name: the Portail shows "No spaces allowed" as is.
     if re.search(r"\s", name):
         raise serializers.ValidationError("No spaces allowed")
+    if not _DATALAB_NAME.fullmatch(name):
+        raise serializers.ValidationError(
+            "Only letters (a-z, A-Z), digits, '_', '.' and '-' are allowed, and the name cannot start with '.' or '-'"
+        )
 
 
 class DatalabSerializer(serializers.ModelSerializer):
@@ -143,9 +153,11 @@ class DatalabSerializer(serializers.ModelSerializer):
 
     name = serializers.CharField(
         max_length=255,
+        # Leading or trailing blanks are refused rather than silently dropped from a Unix account name.
+        trim_whitespace=False,
         validators=[
-            _without_spaces,
-            UniqueValidator(queryset=Datalab.objects.all(), message="A datalab with this name already exists"),
+            _valid_datalab_name,
+            UniqueValidator(queryset=Datalab.objects.all(), message=DATALAB_NAME_TAKEN),
         ],
     )
     infrastructure_provider = serializers.PrimaryKeyRelatedField(

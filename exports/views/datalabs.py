@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.db import IntegrityError, transaction
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.filters import SearchFilter
 
 from admin_cohort.pagination import NegativeLimitOffsetPagination, PageNumberPagination
@@ -12,7 +14,7 @@ from cohort.filters import CohortOrderingFilter
 from exports.filters import DatalabFilter, InfrastructureProviderFilter
 from exports.models import Datalab, InfrastructureProvider
 from exports.permissions import DatalabsPermission
-from exports.serializers import DatalabSerializer, InfrastructureProviderSerializer
+from exports.serializers import DATALAB_NAME_TAKEN, DatalabSerializer, InfrastructureProviderSerializer
 
 
 class DatalabViewSet(
@@ -34,6 +36,22 @@ class DatalabViewSet(
     search_fields = ["name", "infrastructure_provider__name"]
     ordering_fields = ["created_at", "name"]
     ordering = ["name"]
+
+    def perform_create(self, serializer):
+        self._save(serializer)
+
+    def perform_update(self, serializer):
+        self._save(serializer)
+
+    @staticmethod
+    def _save(serializer) -> None:
+        # A concurrent request may take the name between the serializer's check and the insert: the unique index
+        # decides, and that is still the caller's bad input, not a conflict nor a crash.
+        try:
+            with transaction.atomic():
+                serializer.save()
+        except IntegrityError:
+            raise ValidationError({"name": [DATALAB_NAME_TAKEN]}) from None
 
 
 class InfrastructureProviderViewSet(AuditedViewMixin, viewsets.ModelViewSet):
