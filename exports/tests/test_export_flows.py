@@ -79,6 +79,27 @@ def client(make_client, researcher):
     return make_client(researcher)
 
 
+@pytest.fixture
+def qe(live_server_url, export_api, settings):
+    """The QueryExecutor creating the cohort subsets of filtered tables, calling the live server back."""
+    with FakeQueryExecutor(callback_base_url=f"http://{live_server_url}") as fake:
+        settings.QUERY_EXECUTOR_URL = fake.url
+        yield fake
+
+
+@pytest.fixture
+def diabetes(researcher):
+    return FhirFilter.objects.create(
+        owner=researcher, fhir_resource="Condition", fhir_version="4.0", name="Diabetes", filter="code=E11"
+    )
+
+
+def wait_for_job_id(uuid: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not Export.objects.get(pk=uuid).step_task_id and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def post_export(client, body: dict) -> str:
     response = client.post("/exports/", body, format="json")
     assert response.status_code == 201, response.content
@@ -142,13 +163,14 @@ class TestCsvAndXlsx:
         content = b"".join(response.streaming_content)
         assert content == hdfs.local_path(f"{directory}/{export.target_name}.zip").read_bytes()
 
+    @pytest.mark.parametrize("output_format", ["csv", "xlsx"])
     def test_an_export_api_refusal_fails_the_export_and_tells_owner_and_admins(
-        self, export_api, client, source, settings
+        self, export_api, client, source, settings, output_format
     ):
         settings.ADMINS = [("Admin", "admin@example.org")]
         export_api.submission = "reject"
         export_api.reject_detail = "tablesToExport: unknown table"
-        export = run_until_ended(post_export(client, csv_body(source)))
+        export = run_until_ended(post_export(client, csv_body(source, output_format=output_format)))
         assert export.request_job_status == "failed"
         assert "422" in export.request_job_fail_msg and "unknown table" in export.request_job_fail_msg
         assert subjects()[1:] == [
@@ -156,19 +178,19 @@ class TestCsvAndXlsx:
             "Demande d'export échouée",
         ]
 
-    def test_a_task_ending_with_an_error_fails_the_export(self, export_api, client, source):
+    @pytest.mark.parametrize("output_format", ["csv", "xlsx"])
+    def test_a_task_ending_with_an_error_fails_the_export(self, export_api, client, source, output_format):
         export_api.statuses = ["Running", "FinishedWithError"]
-        export = run_until_ended(post_export(client, csv_body(source)))
+        export = run_until_ended(post_export(client, csv_body(source, output_format=output_format)))
         assert export.request_job_fail_msg == (
             f"Export terminated with an error: Job `{export.request_job_id}` ended with status `failed`"
         )
 
-    def test_an_export_running_too_long_fails(self, export_api, client, source, settings):
+    @pytest.mark.parametrize("output_format", ["csv", "xlsx"])
+    def test_an_export_running_too_long_fails(self, export_api, client, source, settings, output_format):
         export_api.statuses = ["Running"]
-        uuid = post_export(client, csv_body(source))
-        deadline = time.monotonic() + 20
-        while not Export.objects.get(pk=uuid).request_job_id and time.monotonic() < deadline:
-            time.sleep(0.1)
+        uuid = post_export(client, csv_body(source, output_format=output_format))
+        wait_for_job_id(uuid)
         settings.EXPORT_TIMEOUT_HOURS = 0
         export = run_until_ended(uuid)
         assert export.request_job_fail_msg == "The export did not finish within 0 hours"
@@ -186,18 +208,6 @@ class TestCsvAndXlsx:
 
 
 class TestSubsets:
-    @pytest.fixture
-    def qe(self, live_server_url, export_api, settings):
-        with FakeQueryExecutor(callback_base_url=f"http://{live_server_url}") as fake:
-            settings.QUERY_EXECUTOR_URL = fake.url
-            yield fake
-
-    @pytest.fixture
-    def diabetes(self, researcher):
-        return FhirFilter.objects.create(
-            owner=researcher, fhir_resource="Condition", fhir_version="4.0", name="Diabetes", filter="code=E11"
-        )
-
     def test_filtered_tables_are_exported_from_their_subsets(self, qe, export_api, client, source, diabetes):
         table = {"table_name": "condition_occurrence", "cohort_result_source": str(source.uuid)}
         uuid = post_export(client, csv_body(source, {**table, "fhir_filter": str(diabetes.uuid)}))
@@ -233,13 +243,17 @@ class TestHive:
         provider = InfrastructureProvider.objects.create(name="Provider")
         return Datalab.objects.create(name="datalab01", infrastructure_provider=provider)
 
-    def body(self, source, datalab) -> dict:
+    def body(self, source, datalab, fhir_filter=None) -> dict:
+        """What the Portail's Jupyter transfer form posts (client contract EXP-4): a `patient` table."""
+        table = {"table_name": "patient", "cohort_result_source": str(source.uuid), "respect_table_relationships": True}
+        if fhir_filter is not None:
+            table["fhir_filter"] = str(fhir_filter.uuid)
         return {
             "output_format": "hive",
             "datalab": str(datalab.uuid),
+            "export_tables": [table],
             "nominative": False,
             "shift_dates": True,
-            "export_tables": [{"table_name": "person", "cohort_result_source": str(source.uuid)}],
         }
 
     def test_a_transfer_prepares_the_database_exports_and_hands_it_to_the_datalab(
@@ -255,6 +269,7 @@ class TestHive:
         ]
         document = export_api.documents[-1]
         assert document["output"] == {"type": "hive", "databaseName": export.target_name}
+        assert document["tablesToExport"] == [{"tableName": "person", "cohortId": "123456", "relation": True}]
         assert (document["pseudo"], document["noDateShift"]) == ("datalab01", False)
         assert subjects()[-1] == "[Cohorte 123456] Export `My cohort` terminé"
 
@@ -273,6 +288,35 @@ class TestHive:
         hadoop.statuses = ["Failure"]
         export = run_until_ended(post_export(client, self.body(source, datalab)))
         assert export.request_job_fail_msg.startswith("Error while preparing DB for export: ")
+        assert export_api.documents == []
+
+    def test_an_export_api_refusal_fails_the_transfer_and_the_database_stays_with_hive(
+        self, hadoop, export_api, client, source, datalab, settings
+    ):
+        export_api.submission = "reject"
+        export = run_until_ended(post_export(client, self.body(source, datalab)))
+        assert export.request_job_fail_msg.startswith("Error while submitting the export: ")
+        assert "422" in export.request_job_fail_msg
+        assert [c["uid"] for c in hadoop.chowns] == [settings.HIVE_USER]  # never handed to the datalab
+        assert not any("terminé" in subject for subject in subjects())
+
+    def test_a_failed_subset_fails_the_transfer_before_the_database_is_made(
+        self, qe, hadoop, export_api, client, source, datalab, diabetes
+    ):
+        qe.scenario = "error"
+        export = run_until_ended(post_export(client, self.body(source, datalab, fhir_filter=diabetes)))
+        assert export.request_job_fail_msg == "One or multiple cohort subsets has failed"
+        assert (hadoop.databases, export_api.documents) == ([], [])
+
+    def test_a_database_creation_running_too_long_fails_the_transfer(
+        self, hadoop, export_api, client, source, datalab, settings
+    ):
+        hadoop.statuses = ["Running"]
+        uuid = post_export(client, self.body(source, datalab))
+        wait_for_job_id(uuid)
+        settings.EXPORT_TIMEOUT_HOURS = 0
+        export = run_until_ended(uuid)
+        assert export.request_job_fail_msg == "The export did not finish within 0 hours"
         assert export_api.documents == []
 
 
