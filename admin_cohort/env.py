@@ -70,6 +70,14 @@ def integer(name: str, default: int) -> int:
         raise ConfigurationError(f"{name}={value!r} is not an integer") from None
 
 
+def choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    """One of `choices` (case-insensitive); anything else stops start-up with the accepted values."""
+    value = string(name, default).lower() or default
+    if value not in choices:
+        raise ConfigurationError(f"{name}={value!r} is not one of: {', '.join(choices)}")
+    return value
+
+
 def comma_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in string(name, default).split(",") if item.strip()]
 

@@ -8,6 +8,7 @@ Two modes:
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import secrets
 from datetime import timedelta
@@ -396,6 +397,17 @@ HADOOP_API_AUTH_TOKEN = env.string("HADOOP_API_AUTH_TOKEN")
 HIVE_DB_PATH = env.string("HIVE_DB_PATH", "/hive/db")
 HIVE_USER = env.string("HIVE_USER", "hive")
 STORAGE_PROVIDERS = [url.rstrip("/") for url in env.comma_list("STORAGE_PROVIDERS")]
+# How WebHDFS knows us: not at all, Hadoop's simple authentication (`user.name`), or Kerberos (SPNEGO) with the
+# ticket cache of the process (renewed by `kinit -kt <keytab>`); Kerberos needs the requests-gssapi package.
+STORAGE_PROVIDERS_AUTH = env.choice("STORAGE_PROVIDERS_AUTH", ("none", "simple", "kerberos"), "none")
+STORAGE_PROVIDERS_USER = env.string("STORAGE_PROVIDERS_USER")
+if STORAGE_PROVIDERS_AUTH == "simple" and not STORAGE_PROVIDERS_USER:
+    raise ConfigurationError("STORAGE_PROVIDERS_AUTH=simple needs STORAGE_PROVIDERS_USER (the HDFS user name)")
+if STORAGE_PROVIDERS_AUTH == "kerberos" and importlib.util.find_spec("requests_gssapi") is None:
+    raise ConfigurationError(
+        "STORAGE_PROVIDERS_AUTH=kerberos needs the requests-gssapi package: pip install requests-gssapi "
+        "(it builds against the system's Kerberos libraries, e.g. apt-get install libkrb5-dev)"
+    )
 DAYS_TO_KEEP_EXPORTED_FILES = env.integer("DAYS_TO_KEEP_EXPORTED_FILES", 7)
 # Remote export tasks are polled this often by a periodic task (no worker waits for an export).
 EXPORT_POLL_INTERVAL_SECONDS = env.integer("EXPORT_POLL_INTERVAL_SECONDS", 10)

@@ -1,8 +1,8 @@
 """The HDFS storage of the CSV/XLSX archives, through WebHDFS (spec 02 §17.4, §17.5, spec 03 §8).
 
-Kerberos (SPNEGO) authentication is not done: it needs the system's GSSAPI libraries, which a fresh machine
-lacks. Every request goes through the session `_session()` builds, the one place where an auth object (e.g.
-requests-gssapi's `HTTPSPNEGOAuth`) is to be plugged when a deployment needs it.
+Authentication (STORAGE_PROVIDERS_AUTH): none, Hadoop's simple authentication (`user.name` on every request),
+or Kerberos: SPNEGO with the process's ticket, by requests-gssapi, which a deployment installs with the system's
+Kerberos libraries (a fresh machine has neither, hence not a requirement).
 """
 
 from __future__ import annotations
@@ -25,7 +25,15 @@ CHUNK_SIZE = 1_000_000
 
 
 def _session() -> requests.Session:
-    return http_session(timeout=settings.EXTERNAL_API_TIMEOUT_SECONDS)
+    session = http_session(timeout=settings.EXTERNAL_API_TIMEOUT_SECONDS)
+    if settings.STORAGE_PROVIDERS_AUTH == "kerberos":
+        from requests_gssapi import OPTIONAL, HTTPSPNEGOAuth
+
+        # Namenodes and datanodes do not all authenticate their answers: the ticket is what matters.
+        session.auth = HTTPSPNEGOAuth(mutual_authentication=OPTIONAL)
+    elif settings.STORAGE_PROVIDERS_AUTH == "simple":
+        session.params = {"user.name": settings.STORAGE_PROVIDERS_USER}
+    return session
 
 
 def connect() -> WebHdfsStorage:

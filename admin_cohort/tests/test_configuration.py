@@ -88,6 +88,18 @@ class TestStartUp:
         result = start_django(OIDC_AUTH_SERVER_1="http://127.0.0.1:1/realms/x", EMBEDDED_DB_PATH=str(tmp_path / "d"))
         assert result.returncode != 0 and "OIDC_CLIENT_ID_1" in result.stderr
 
+    @pytest.mark.parametrize(
+        ("env", "named"),
+        [
+            ({"STORAGE_PROVIDERS_AUTH": "ldap"}, "STORAGE_PROVIDERS_AUTH='ldap' is not one of: none, simple, kerberos"),
+            ({"STORAGE_PROVIDERS_AUTH": "simple"}, "needs STORAGE_PROVIDERS_USER"),
+            ({"STORAGE_PROVIDERS_AUTH": "kerberos"}, "needs the requests-gssapi package"),
+        ],
+    )
+    def test_storage_authentication_is_checked_at_start_up(self, tmp_path, env, named):
+        result = start_django(EMBEDDED_DB_PATH=str(tmp_path / "d"), **env)
+        assert result.returncode != 0 and named in result.stderr
+
     def test_embedded_mode_needs_no_variable(self, tmp_path):
         result = start_django(EMBEDDED_DB_PATH=str(tmp_path / "d"))
         assert result.returncode == 0, result.stderr

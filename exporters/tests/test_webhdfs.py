@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 import time
+import types
 
 import pytest
+import requests
 
 from exporters.webhdfs import CHUNK_SIZE
 from exports.engine import StorageError, StorageUnavailable, export_engine
@@ -161,3 +164,45 @@ class TestDeletion:
         reason = storage_error(lambda: storage.delete(ARCHIVE))
         assert reason.startswith("The storage provider at 127.0.0.1:")
         assert reason.endswith("did not answer within 0.5 seconds")
+
+
+class TestAuthentication:
+    def test_without_authentication_requests_name_nobody(self, webhdfs):
+        webhdfs.write_file(ARCHIVE, b"zip")
+        b"".join(export_engine().storage().open(ARCHIVE).chunks)
+        assert all("user.name" not in r.query and "Authorization" not in r.headers for r in webhdfs.requests)
+
+    def test_simple_authentication_names_the_user_to_the_namenode(self, webhdfs, settings):
+        settings.STORAGE_PROVIDERS_AUTH, settings.STORAGE_PROVIDERS_USER = "simple", "cohort360"
+        webhdfs.write_file(ARCHIVE, b"zip")
+        storage = export_engine().storage()
+        b"".join(storage.open(ARCHIVE).chunks)
+        storage.delete(ARCHIVE)
+        namenode = [r for r in webhdfs.requests if r.path.startswith("/webhdfs/")]
+        assert len(namenode) == 4  # probe, status, open, delete
+        assert all(r.query["user.name"] == ["cohort360"] for r in namenode)
+
+    def test_kerberos_authenticates_every_request_with_spnego(self, webhdfs, settings, monkeypatch):
+        """requests-gssapi needs the system's Kerberos libraries, absent here: a stand-in with its interface signs
+        the requests as it would, so that what reaches the namenode is checked."""
+        settings.STORAGE_PROVIDERS_AUTH = "kerberos"
+        monkeypatch.setitem(sys.modules, "requests_gssapi", _spnego_stand_in())
+        webhdfs.write_file(ARCHIVE, b"zip")
+        assert b"".join(export_engine().storage().open(ARCHIVE).chunks) == b"zip"
+        assert webhdfs.requests and all(
+            r.headers.get("Authorization") == "Negotiate dGlja2V0" for r in webhdfs.requests
+        )
+
+
+def _spnego_stand_in() -> types.ModuleType:
+    class HTTPSPNEGOAuth(requests.auth.AuthBase):
+        def __init__(self, mutual_authentication):
+            assert mutual_authentication == "optional"
+
+        def __call__(self, request):
+            request.headers["Authorization"] = "Negotiate dGlja2V0"
+            return request
+
+    module = types.ModuleType("requests_gssapi")
+    module.HTTPSPNEGOAuth, module.OPTIONAL = HTTPSPNEGOAuth, "optional"
+    return module
