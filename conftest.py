@@ -9,6 +9,8 @@ from rest_framework.test import APIClient
 from admin_cohort.auth import jwt_tokens
 from tests.factories import PerimeterFactory, RoleFactory, UserFactory, full_admin_role, grant
 
+pytest_plugins = ["tests.fakes.fixtures"]
+
 
 class Client(APIClient):
     """An API client that speaks like the front-ends (JWT bearer + AuthorizationMethod)."""

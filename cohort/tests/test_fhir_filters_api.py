@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from django.db import connection, transaction
 
 from cohort.models import FhirFilter, FhirFilterPatch
+from tests.races import while_an_insert_is_uncommitted
 
 pytestmark = pytest.mark.django_db
 
@@ -227,43 +225,14 @@ class TestCreate:
 def test_a_concurrent_save_of_the_same_name_is_a_400(researcher, make_client):
     """The name check cannot see a duplicate not yet committed: the unique index decides, still as a 400."""
     client = make_client(researcher)
-    written, release, outcome = threading.Event(), threading.Event(), {}
+    response = while_an_insert_is_uncommitted(
+        lambda: FhirFilter.objects.create(owner=researcher, **NEW_FILTER),
+        lambda: client.post(FILTERS, NEW_FILTER, format="json"),
+    )
 
-    def concurrent_writer():
-        with transaction.atomic():
-            FhirFilter.objects.create(owner=researcher, **NEW_FILTER)
-            written.set()
-            release.wait(10)
-        connection.close()
-
-    def api_call():
-        outcome["response"] = client.post(FILTERS, NEW_FILTER, format="json")
-        connection.close()
-
-    writer = threading.Thread(target=concurrent_writer)
-    writer.start()
-    assert written.wait(10)
-    caller = threading.Thread(target=api_call)
-    caller.start()
-    _wait_until_a_query_waits_on_a_lock()
-    release.set()
-    writer.join(10)
-    caller.join(10)
-
-    assert outcome["response"].status_code == 400
-    assert set(outcome["response"].json()) == {"error"}
+    assert response.status_code == 400
+    assert set(response.json()) == {"error"}
     assert FhirFilter.objects.count() == 1
-
-
-def _wait_until_a_query_waits_on_a_lock(timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.02)
-    raise AssertionError("The API call never waited on the concurrent insert")
 
 
 class TestUpdate:

@@ -1,5 +1,5 @@
-"""The fake Export API, Hadoop API and WebHDFS on loopback with the settings pointing at them, and export rows
-whose tables point at finished cohorts with patient lists (group ids)."""
+"""Export rows whose tables point at finished cohorts with patient lists (group ids); the fakes of the Export API,
+the Hadoop API and WebHDFS are the shared fixtures of tests/fakes/fixtures.py."""
 
 from __future__ import annotations
 
@@ -9,9 +9,6 @@ from cohort.models import CohortResult, JobStatus
 from cohort.tests.builders import cohort_of, measure_of, snapshot_of
 from exports.models import Datalab, Export, ExportTable, InfrastructureProvider, OutputFormat
 from tests.factories import UserFactory
-from tests.fakes.export_api import FakeExportApi
-from tests.fakes.hadoop_api import FakeHadoopApi
-from tests.fakes.webhdfs import FakeWebHdfs
 
 TIMESTAMP = "20260112_102030123456"
 
@@ -20,30 +17,6 @@ TIMESTAMP = "20260112_102030123456"
 def short_timeout(settings):
     """A broken fake fails a test in seconds rather than after the production timeout."""
     settings.EXTERNAL_API_TIMEOUT_SECONDS = 5
-
-
-@pytest.fixture
-def webhdfs(settings):
-    with FakeWebHdfs() as fake:
-        settings.STORAGE_PROVIDERS = [fake.url]
-        yield fake
-
-
-@pytest.fixture
-def export_api(settings, webhdfs):
-    """Leaves the archive of every CSV/XLSX export it runs to the end in `webhdfs`."""
-    with FakeExportApi(webhdfs=webhdfs) as fake:
-        settings.EXPORT_API_URL = fake.url
-        settings.EXPORT_API_AUTH_TOKEN = fake.token
-        yield fake
-
-
-@pytest.fixture
-def hadoop_api(settings):
-    with FakeHadoopApi() as fake:
-        settings.HADOOP_API_URL = fake.url
-        settings.HADOOP_API_AUTH_TOKEN = fake.token
-        yield fake
 
 
 @pytest.fixture

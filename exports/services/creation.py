@@ -48,14 +48,7 @@ def _store_table(export: Export, table: TableRequest, auth: dict | None) -> Expo
         fhir_filter = _note_filter(export)
     subset = None
     if table.cohort_source is not None and fhir_filter is not None and table.name not in TABLES_WITHOUT_SUBSET:
-        subset = create_subset(
-            owner=export.owner,
-            source=table.cohort_source,
-            table_name=table.name,
-            fhir_resource=fhir_filter.fhir_resource,
-            fhir_filter=fhir_filter.filter,
-            auth=auth or {},
-        )
+        subset = _subset(export, table.name, table.cohort_source, fhir_filter, auth)
     return ExportTable.objects.create(
         export=export,
         name=table.name,
@@ -66,6 +59,18 @@ def _store_table(export: Export, table: TableRequest, auth: dict | None) -> Expo
         pivot_merge=table.pivot_merge,
         pivot_merge_columns=table.pivot_merge_columns,
         pivot_merge_ids=table.pivot_merge_ids,
+    )
+
+
+def _subset(export: Export, table_name: str, source: CohortResult, fhir_filter: FhirFilter, auth: dict | None):
+    """The cohort of the rows of `source` that the table's filter keeps, made for the export's owner."""
+    return create_subset(
+        owner=export.owner,
+        source=source,
+        table_name=table_name,
+        fhir_resource=fhir_filter.fhir_resource,
+        fhir_filter=fhir_filter.filter,
+        auth=auth or {},
     )
 
 
@@ -145,14 +150,7 @@ def _remake_subset(export: Export, table: ExportTable, auth: dict | None) -> Coh
             f"The source cohort or the FHIR filter of the `{table.name}` table no longer exists: "
             "please make a new export request"
         )
-    table.cohort_result_subset = create_subset(
-        owner=export.owner,
-        source=source,
-        table_name=table.name,
-        fhir_resource=fhir_filter.fhir_resource,
-        fhir_filter=fhir_filter.filter,
-        auth=auth or {},
-    )
+    table.cohort_result_subset = _subset(export, table.name, source, fhir_filter, auth)
     table.save(update_fields=["cohort_result_subset", "modified_at"])
     return table.cohort_result_subset
 

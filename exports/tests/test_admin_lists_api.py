@@ -6,18 +6,17 @@ For each route: anonymous callers, callers without the right, callers with it (s
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from datetime import datetime
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cohort.models import CohortResult, FhirFilter, JobStatus
 from exports.models import Datalab, ExportResultStat, InfrastructureProvider
 from tests.factories import RoleFactory, UserFactory, grant
+from tests.races import while_an_insert_is_uncommitted
 
 pytestmark = pytest.mark.django_db
 
@@ -633,43 +632,14 @@ def test_a_concurrent_creation_of_the_same_name_is_a_400(datalab_manager, make_c
     client = make_client(datalab_manager)
     provider = InfrastructureProvider.objects.create(name="Hadoop AP-HP")
     body = {"name": "lab-cardio", "infrastructure_provider": str(provider.pk)}
-    written, release, outcome = threading.Event(), threading.Event(), {}
+    response = while_an_insert_is_uncommitted(
+        lambda: Datalab.objects.create(name="lab-cardio", infrastructure_provider=provider),
+        lambda: client.post(DATALABS, body, format="json"),
+    )
 
-    def concurrent_writer():
-        with transaction.atomic():
-            Datalab.objects.create(name="lab-cardio", infrastructure_provider=provider)
-            written.set()
-            release.wait(10)
-        connection.close()
-
-    def api_call():
-        outcome["response"] = client.post(DATALABS, body, format="json")
-        connection.close()
-
-    writer = threading.Thread(target=concurrent_writer)
-    writer.start()
-    assert written.wait(10)
-    caller = threading.Thread(target=api_call)
-    caller.start()
-    _wait_until_a_query_waits_on_a_lock()
-    release.set()
-    writer.join(10)
-    caller.join(10)
-
-    assert outcome["response"].status_code == 400
-    assert outcome["response"].json() == {"name": ["A datalab with this name already exists"]}
+    assert response.status_code == 400
+    assert response.json() == {"name": ["A datalab with this name already exists"]}
     assert list(Datalab.all_objects.values_list("name", flat=True)) == ["lab-cardio"]
-
-
-def _wait_until_a_query_waits_on_a_lock(timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.02)
-    raise AssertionError("The API call never waited on the concurrent insert")
 
 
 # --------------------------------------------------------------------------- infrastructure providers (§15.6)

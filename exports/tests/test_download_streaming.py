@@ -14,7 +14,6 @@ from cohort.models import JobStatus
 from cohort.tests.builders import cohort_of, measure_of, snapshot_of
 from exports.models import Export, ExportTable
 from tests.factories import UserFactory
-from tests.fakes.webhdfs import FakeWebHdfs
 
 SIZE = 150 * 1024 * 1024
 MEMORY_BOUND = 20 * 1024 * 1024
@@ -38,11 +37,9 @@ def big_export(transactional_db):
 
 
 @pytest.fixture
-def hdfs(settings):
-    with FakeWebHdfs() as hdfs:
-        settings.STORAGE_PROVIDERS = [hdfs.url]
-        hdfs.create_file("/exports/csv/big.zip", SIZE)
-        yield hdfs
+def hdfs(webhdfs):
+    webhdfs.create_file("/exports/csv/big.zip", SIZE)
+    return webhdfs
 
 
 def test_under_wsgi(big_export, hdfs, make_client):

@@ -16,10 +16,7 @@ from cohort.models import CohortResult, FhirFilter, JobStatus
 from cohort.tests.builders import cohort_of, measure_of, snapshot_of
 from exports.models import Datalab, Export, InfrastructureProvider
 from tests.factories import PerimeterFactory, RoleFactory, UserFactory, full_admin_role, grant
-from tests.fakes.export_api import FakeExportApi
-from tests.fakes.hadoop_api import FakeHadoopApi
 from tests.fakes.query_executor import FakeQueryExecutor
-from tests.fakes.webhdfs import FakeWebHdfs
 
 pytestmark = pytest.mark.slow
 ENDED = {"finished", "failed", "cancelled", "unknown"}
@@ -51,27 +48,18 @@ def source(researcher):
 
 
 @pytest.fixture
-def hdfs(settings):
-    with FakeWebHdfs() as fake:
-        settings.STORAGE_PROVIDERS = [fake.url]
-        yield fake
+def export_api(export_api, celery_worker, settings):
+    """The shared fake, with a worker to launch the exports and the poller, which polls at every round."""
+    export_api.archive_size = 3_000_000
+    export_api.statuses = ["Received", "Running", "FinishedSuccessfully"]
+    settings.EXPORT_POLL_INTERVAL_SECONDS = 0
+    return export_api
 
 
 @pytest.fixture
-def export_api(hdfs, celery_worker, settings):
-    with FakeExportApi(webhdfs=hdfs, archive_size=3_000_000) as fake:
-        settings.EXPORT_API_URL, settings.EXPORT_API_AUTH_TOKEN = fake.url, fake.token
-        settings.EXPORT_POLL_INTERVAL_SECONDS = 0
-        fake.statuses = ["Received", "Running", "FinishedSuccessfully"]
-        yield fake
-
-
-@pytest.fixture
-def hadoop(export_api, settings):
-    with FakeHadoopApi() as fake:
-        settings.HADOOP_API_URL, settings.HADOOP_API_AUTH_TOKEN = fake.url, fake.token
-        fake.statuses = ["Pending", "FinishedSuccessfully"]
-        yield fake
+def hadoop(hadoop_api, export_api):
+    hadoop_api.statuses = ["Pending", "FinishedSuccessfully"]
+    return hadoop_api
 
 
 @pytest.fixture
@@ -138,7 +126,7 @@ def subjects() -> list[str]:
 
 class TestCsvAndXlsx:
     @pytest.mark.parametrize("output_format", ["csv", "xlsx"])
-    def test_an_export_runs_and_its_archive_is_downloaded(self, export_api, hdfs, client, source, output_format):
+    def test_an_export_runs_and_its_archive_is_downloaded(self, export_api, webhdfs, client, source, output_format):
         uuid = post_export(client, csv_body(source, output_format=output_format))
         export = run_until_ended(uuid)
         assert export.request_job_status == "finished", export.request_job_fail_msg
@@ -161,7 +149,7 @@ class TestCsvAndXlsx:
         assert response["Content-Disposition"] == "attachment; filename=export_123456.zip"
         assert int(response["Content-Length"]) == 3_000_000
         content = b"".join(response.streaming_content)
-        assert content == hdfs.local_path(f"{directory}/{export.target_name}.zip").read_bytes()
+        assert content == webhdfs.local_path(f"{directory}/{export.target_name}.zip").read_bytes()
 
     @pytest.mark.parametrize("output_format", ["csv", "xlsx"])
     def test_an_export_api_refusal_fails_the_export_and_tells_owner_and_admins(
@@ -334,10 +322,10 @@ class TestAdministration:
         assert relaunched.owner == first.owner and relaunched.request_job_status == "finished"
         assert relaunched.target_name and relaunched.target_name != first.target_name
 
-    def test_expired_files_are_deleted_by_the_cleaner(self, export_api, hdfs, client, source, settings):
+    def test_expired_files_are_deleted_by_the_cleaner(self, export_api, webhdfs, client, source, settings):
         export = run_until_ended(post_export(client, csv_body(source)))
         path = f"{export.target_full_path}.zip"
-        assert hdfs.exists(path)
+        assert webhdfs.exists(path)
         settings.DAYS_TO_KEEP_EXPORTED_FILES = 0
         app.send_task("exports.tasks.delete_exported_files")
         deleted = "[Cohorte 123456] Confirmation de suppression de fichiers exportés"
@@ -346,5 +334,5 @@ class TestAdministration:
             time.sleep(0.1)
         assert subjects()[-1] == deleted
         assert Export.objects.get(pk=export.pk).clean_datetime is not None
-        assert not hdfs.exists(path)
+        assert not webhdfs.exists(path)
         assert client.get(f"/exports/{export.pk}/download/").status_code == 400
