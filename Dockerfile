@@ -19,4 +19,4 @@ RUN useradd --create-home --uid 1000 cohort \
 USER cohort
 
 EXPOSE 8000
-CMD ["uvicorn", "admin_cohort.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--lifespan", "off", "--ws", "websockets-sansio"]
+CMD ["python", "-m", "admin_cohort.web_server", "--host", "0.0.0.0", "--port", "8000"]

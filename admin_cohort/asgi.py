@@ -5,6 +5,14 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "admin_cohort.settings")
+from django.conf import settings
+
+from admin_cohort.databases import pool_web_connections
+
+if not settings.configured:
+    # This module starts the process (the web server loads it first): a web process, whose connections come
+    # from a pool. Loaded by a process already set up (tests, the embedded mode), it changes nothing.
+    pool_web_connections()
 django_asgi_app = get_asgi_application()
 # Streamed downloads come in 1 MB chunks (exporters.webhdfs): each is sent as one message rather than cut into
 # Django's 64 KB ones, which saves the web process about an eighth of its CPU per GB sent (bench/exports_download.py).

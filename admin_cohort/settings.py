@@ -161,14 +161,15 @@ else:
             "PASSWORD": env.string("DB_PASSWORD"),
             "HOST": env.string("DB_HOST"),
             "PORT": env.string("DB_PORT", "5432"),
-            # No persistent connections: under ASGI every request runs in a new thread, and a thread's
-            # persistent connection outlives it until the garbage collector closes it, which exhausted the
-            # server's connections under load. (Django's psycopg pool is not used either: pools created before
-            # a fork, as in Celery's prefork workers, end up sharing their sockets between processes.)
-            "CONN_MAX_AGE": 0,
+            # Kept by the processes that work in one thread (workers, commands); the web processes take theirs
+            # from a pool instead (admin_cohort.databases).
+            "CONN_MAX_AGE": env.integer("DB_CONN_MAX_AGE", 600),
             "TEST": {"NAME": f"test_{env.string('DB_NAME')}"},
         }
     }
+
+# Largest number of connections of one web process (admin_cohort.databases).
+DB_POOL_MAX_SIZE = env.integer("DB_POOL_MAX_SIZE", 10)
 
 # Perimeter sync source (accesses_perimeters): the OMOP database, only read, by a daily task. Its tables are
 # reached through the router, which also keeps migrations away from it. Short-lived autocommit connections
@@ -228,6 +229,9 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_DEFAULT_QUEUE = env.string("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fixup closes every connection around each task unless told to reuse them: the worker's tasks
+# then keep theirs for CONN_MAX_AGE, and admin_cohort.celery closes the broken or obsolete ones between tasks.
+CELERY_DB_REUSE_MAX = 1_000_000
 SCHEDULED_TASKS = env.string("SCHEDULED_TASKS")
 CELERY_BEAT_SCHEDULE = beat_schedule(SCHEDULED_TASKS)
 if "cohort" in INCLUDED_APPS:

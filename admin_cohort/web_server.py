@@ -1,14 +1,17 @@
 """The ASGI server of every mode: uvicorn, serving HTTP and the websocket (/ws/) on one port.
 
-Production runs the same server from its command line (README: `uvicorn admin_cohort.asgi:application` with
-`SERVER_OPTIONS` as flags); the embedded mode and the tests build it here. uvicorn rather than Daphne: it stops
-reading a streamed response while the client is slower than the source (Daphne buffers the rest in memory,
-a whole archive for a slow download), and it costs less CPU per request and per byte (bench/).
+Production runs `python -m admin_cohort.web_server [uvicorn options]` (README): uvicorn's command line with
+`SERVER_OPTIONS` and the application filled in. The embedded mode and the tests build the server here.
+
+uvicorn rather than Daphne: it stops reading a streamed response while the client is slower than the source
+(Daphne buffers the rest in memory, a whole archive for a slow download), and it costs less CPU per request
+and per byte (bench/).
 """
 
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,9 +19,11 @@ from contextlib import contextmanager
 
 import uvicorn
 
-# Also the production command's flags: no lifespan events (Django has none), the sans-I/O websocket protocol.
-SERVER_OPTIONS = {"lifespan": "off", "ws": "websockets-sansio"}
+# Also the production command's flags: no lifespan events (Django has none), the sans-I/O websocket protocol, and
+# no compression of websocket frames (short JSON pushes: deflating them costs more CPU than it saves bytes).
+SERVER_OPTIONS = {"lifespan": "off", "ws": "websockets-sansio", "ws_per_message_deflate": False}
 STARTUP_TIMEOUT = 20
+APPLICATION = "admin_cohort.asgi:application"
 
 
 def server(application, **options) -> uvicorn.Server:
@@ -45,3 +50,13 @@ def serving_in_thread(application, host: str = "127.0.0.1") -> Iterator[str]:
         instance.should_exit = True
         thread.join(timeout=10)
         listener.close()
+
+
+def command_line(arguments: list[str]) -> list[str]:
+    """uvicorn's arguments: SERVER_OPTIONS as flags, then the caller's (which may override them), then the app."""
+    flags = [f"--{name.replace('_', '-')}={value}" for name, value in SERVER_OPTIONS.items()]
+    return [*flags, *arguments, APPLICATION]
+
+
+if __name__ == "__main__":
+    uvicorn.main(command_line(sys.argv[1:]))

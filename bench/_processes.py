@@ -18,10 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT_DIR))
-
-from admin_cohort import web_server  # noqa: E402 (no Django: only the server's options)
-
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -110,12 +106,8 @@ class Deployment:
                 print(f"could not stop {child.name} (pid {child.process.pid}): {error}", file=sys.stderr)
 
 
-# The production command of the web process (README), before `--fd N app`, and the log line once it listens.
-WEB_SERVER_COMMAND = [
-    "uvicorn",
-    *(f"--{name}={value}" for name, value in web_server.SERVER_OPTIONS.items()),
-    "--no-access-log",
-]
+# The production command of the web process (README), and the log line once it listens.
+WEB_SERVER_COMMAND = [sys.executable, "-m", "admin_cohort.web_server", "--no-access-log"]
 WEB_SERVER_READY = "running on"
 
 
@@ -141,13 +133,7 @@ def start_web_servers(deployment: Deployment, listener: socket.socket, processes
     webs = [
         deployment.spawn(
             f"web-{index + 1}",
-            [
-                str(VENV_BIN / WEB_SERVER_COMMAND[0]),
-                *WEB_SERVER_COMMAND[1:],
-                "--fd",
-                str(listener.fileno()),
-                "admin_cohort.asgi:application",
-            ],
+            [*WEB_SERVER_COMMAND, "--fd", str(listener.fileno())],
             pass_fds=(listener.fileno(),),
         )
         for index in range(processes)

@@ -54,6 +54,7 @@ os.environ["DB_NAME"] = DB_NAME
 os.environ["DB_USER"] = DB_ROLE
 os.environ["TEST_RUN_ID"] = f"bench{RUN_ID}"
 os.environ["ENABLE_CACHE"] = "false"  # we measure the computation, not the response cache
+os.environ["DB_CONN_MAX_AGE"] = "600"  # the production default (tests.settings turns it off for its live server)
 # accesses_perimeters only brings the OMOP sync task (and a second database): not needed here.
 os.environ["INCLUDED_APPS"] = "accesses,content_management,cohort,cohort_job_server"
 os.environ["SOCKET_LOGGER_ENABLED"] = "false"

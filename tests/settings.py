@@ -17,6 +17,9 @@ _DEFAULTS = {
     "DB_NAME": f"c360_{RUN_ID}",
     "DB_USER": "postgres",
     "DB_PASSWORD": "",
+    # The live test server runs in threads of the test process: connections kept by its dead request threads
+    # would linger until garbage-collected (and block dropping the test database).
+    "DB_CONN_MAX_AGE": "0",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
     "CELERY_TASK_DEFAULT_QUEUE": f"test-{RUN_ID}",
     "CACHE_KEY_PREFIX": f"test-{RUN_ID}",

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from datetime import UTC
 
+from django.db import OperationalError
 from django.http import JsonResponse
 
 from admin_cohort.auth.authentication import bearer_token
 from admin_cohort.auth.machine_tokens import is_gate_bypass_token
+from admin_cohort.exceptions import BUSY, no_free_connection
 from admin_cohort.selectors import current_maintenance
 from admin_cohort.serializers import format_json_datetime
 
@@ -26,7 +28,12 @@ class MaintenanceGateMiddleware:
         token = bearer_token(request.META.get("HTTP_AUTHORIZATION"))
         if token and is_gate_bypass_token(token):
             return self.get_response(request)
-        phase = current_maintenance()
+        try:
+            phase = current_maintenance()
+        except OperationalError as error:  # its first query: a busy pool is the DRF views' 503 here too
+            if not no_free_connection(error):
+                raise
+            return JsonResponse(BUSY, status=503, headers={"Retry-After": "5"})
         if phase is None or not phase.active:
             return self.get_response(request)
         end = phase.end_datetime.astimezone(UTC).strftime("%d/%m/%Y, %H:%M:%S")

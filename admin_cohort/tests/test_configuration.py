@@ -105,6 +105,14 @@ class TestStartUp:
         assert result.returncode == 0, result.stderr
 
 
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
+    """`python -c code` with the test settings (production mode on this run's services) and `env`."""
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", **env}
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
+    )
+
+
 def run_in_django(code: str, **env: str) -> subprocess.CompletedProcess:
     clean = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **env}
     return subprocess.run(
