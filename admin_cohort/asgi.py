@@ -1,5 +1,6 @@
 """ASGI application: HTTP (Django) and the websocket (/ws/) on one port."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -9,10 +10,11 @@ from django.conf import settings
 
 from admin_cohort.databases import pool_web_connections
 
-if not settings.configured:
-    # This module starts the process (the web server loads it first): a web process, whose connections come
-    # from a pool. Loaded by a process already set up (tests, the embedded mode), it changes nothing.
-    pool_web_connections()
+# Loaded first, this module starts a web process (the web server imports it); loaded by a process already set
+# up (tests, the embedded mode), it only gives the application.
+STARTS_THE_PROCESS = not settings.configured
+if STARTS_THE_PROCESS:
+    pool_web_connections()  # a web process's connections come from a pool
 django_asgi_app = get_asgi_application()
 # Streamed downloads come in 1 MB chunks (exporters.webhdfs): each is sent as one message rather than cut into
 # Django's 64 KB ones, which saves the web process about an eighth of its CPU per GB sent (bench/exports_download.py).
@@ -29,3 +31,8 @@ application = ProtocolTypeRouter(
         "websocket": URLRouter([re_path(r"ws", PushConsumer.as_asgi())]),
     }
 )
+
+if STARTS_THE_PROCESS:
+    # Everything loaded so far lives as long as the process: the garbage collector stops scanning it, which
+    # shortens the full collections that otherwise pause requests (bench/cohort_workspace.py).
+    gc.freeze()

@@ -900,7 +900,7 @@ def parse_arguments() -> argparse.Namespace:
         help="Celery worker concurrency; a comma-separated list runs the count flow once per value",
     )
     parser.add_argument("--prefetch", type=int, default=1, help="Celery --prefetch-multiplier")
-    parser.add_argument("--web-processes", type=int, default=1, help="uvicorn processes sharing the port")
+    parser.add_argument("--web-processes", type=int, default=2, help="web processes sharing the port (one per core)")
     parser.add_argument(
         "--http-requests", type=int, default=30, help="timed requests per list endpoint through uvicorn (0: none)"
     )
