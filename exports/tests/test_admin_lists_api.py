@@ -14,6 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cohort.models import CohortResult, FhirFilter, JobStatus
+from cohort.tests.test_fhir_filters_api import FILTER_KEYS  # the same representation (spec 02 §15.4)
 from exports.models import Datalab, ExportResultStat, InfrastructureProvider
 from tests.factories import RoleFactory, UserFactory, grant
 from tests.races import while_an_insert_is_uncommitted
@@ -27,21 +28,6 @@ PROVIDERS = "/exports/infrastructure-providers/"
 STATS = "/exports/export-stats/"
 UNKNOWN_UUID = "6f1e2d3c-0000-4000-8000-000000000000"
 LIMIT_OFFSET_KEYS = {"count", "next", "previous", "results"}
-FILTER_KEYS = {
-    "uuid",
-    "owner",
-    "deleted",
-    "deleted_by_cascade",
-    "created_at",
-    "modified_at",
-    "fhir_resource",
-    "fhir_version",
-    "query_version",
-    "name",
-    "filter",
-    "identifying",
-    "auto_generated",
-}
 ALLOWED_CHARACTERS = "Only letters (a-z, A-Z), digits, '_', '.' and '-' are allowed"
 
 
