@@ -73,9 +73,9 @@ class Deployment:
             if child.process.poll() is not None:
                 raise RuntimeError(f"{child.name} exited ({child.process.returncode}):\n{child.tail()}")
 
-    def wait_for_log(self, child: Child, text: str, timeout: float = 60) -> None:
+    def wait_for_log(self, child: Child, text: str, timeout: float = 60, times: int = 1) -> None:
         deadline = time.monotonic() + timeout
-        while text not in child.log.read_text(errors="replace"):
+        while child.log.read_text(errors="replace").count(text) < times:
             self.check()
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{child.name} did not log {text!r} within {timeout} s:\n{child.tail()}")
@@ -108,17 +108,27 @@ class Deployment:
 
 # The production command of the web process (README), and the log line once it listens.
 WEB_SERVER_COMMAND = [sys.executable, "-m", "admin_cohort.web_server", "--no-access-log"]
-WEB_SERVER_READY = "running on"
+WEB_SERVER_STARTED = "Started server process"  # logged by each worker process
 
 
-def listening_socket() -> socket.socket:
-    """A loopback port bound here and handed to every web process (`--fd`): no race for a free port."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1024)
-    listener.set_inheritable(True)
-    return listener
+def free_port() -> int:
+    """A loopback port free now; the web server binds it a moment later, as a production one binds its own."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_web_server(deployment: Deployment, port: int, processes: int = 1) -> Child:
+    """The production web command on 127.0.0.1:`port` with `processes` worker processes, once all of them serve.
+
+    Not a socket handed over with `--fd`: uvicorn takes an inherited socket for a UNIX one, and its connections
+    then go without TCP_NODELAY, where Nagle's algorithm and delayed ACKs add 40 ms to every answer.
+    """
+    web = deployment.spawn(
+        "web", [*WEB_SERVER_COMMAND, "--host", "127.0.0.1", "--port", str(port), "--workers", str(processes)]
+    )
+    deployment.wait_for_log(web, WEB_SERVER_STARTED, times=processes)
+    return web
 
 
 def child_environment() -> dict[str, str]:
@@ -126,21 +136,6 @@ def child_environment() -> dict[str, str]:
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT_DIR), env.get("PYTHONPATH")]))
     return env
-
-
-def start_web_servers(deployment: Deployment, listener: socket.socket, processes: int = 1) -> list[Child]:
-    """`processes` web processes of the project sharing `listener`, once each one listens."""
-    webs = [
-        deployment.spawn(
-            f"web-{index + 1}",
-            [*WEB_SERVER_COMMAND, "--fd", str(listener.fileno())],
-            pass_fds=(listener.fileno(),),
-        )
-        for index in range(processes)
-    ]
-    for web in webs:
-        deployment.wait_for_log(web, WEB_SERVER_READY)
-    return webs
 
 
 def spawn_fake_server(deployment: Deployment, name: str, arguments: list[str]) -> str:

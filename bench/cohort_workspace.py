@@ -25,7 +25,6 @@ import os
 import queue
 import random
 import signal
-import socket
 import sys
 import tempfile
 import threading
@@ -80,10 +79,10 @@ from _processes import (  # noqa: E402
     Child,
     Deployment,
     child_environment,
-    listening_socket,
+    free_port,
     serve_for_parent,
     spawn_fake_server,
-    start_web_servers,
+    start_web_server,
 )
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -304,13 +303,13 @@ class Stack:
     worker: Child | None = None
 
 
-def start_stack(deployment: Deployment, listener: socket.socket, web_processes: int) -> Stack:
-    host_port = f"127.0.0.1:{listener.getsockname()[1]}"
+def start_stack(deployment: Deployment, web_processes: int) -> Stack:
+    host_port = f"127.0.0.1:{free_port()}"
     qe_url = spawn_fake_server(
         deployment, "fake-query-executor", [__file__, "--serve-fake-query-executor", f"http://{host_port}"]
     )
     deployment.env["QUERY_EXECUTOR_URL"] = qe_url
-    start_web_servers(deployment, listener, web_processes)
+    start_web_server(deployment, int(host_port.rsplit(":", 1)[1]), web_processes)
     return Stack(deployment, host_port, qe_url)
 
 
@@ -921,7 +920,6 @@ def main() -> int:
     started = time.monotonic()
     logs = Path(tempfile.mkdtemp(prefix=f"c360_bench_{RUN_ID}_"))
     deployment = Deployment(logs, child_environment())
-    listener = listening_socket()
     created = False
     failed = True
     try:
@@ -945,7 +943,7 @@ def main() -> int:
         lists = run_lists(workspace, options)
         flows, http_rows = [], []
         if options.flow:
-            stack = start_stack(deployment, listener, options.web_processes)
+            stack = start_stack(deployment, options.web_processes)
             if options.http_requests:
                 print(
                     f"\n=== 1b. The same lists through uvicorn ({options.http_requests} requests per endpoint, "
@@ -965,7 +963,6 @@ def main() -> int:
         failed = False
     finally:
         deployment.stop()
-        listener.close()
         if created:
             try:
                 drop_database(DB_NAME, admin_user=ADMIN_USER)

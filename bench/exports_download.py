@@ -49,10 +49,10 @@ from _processes import (  # noqa: E402
     Child,
     Deployment,
     child_environment,
-    listening_socket,
+    free_port,
     serve_for_parent,
     spawn_fake_server,
-    start_web_servers,
+    start_web_server,
 )
 from django.core.management import call_command  # noqa: E402
 
@@ -201,54 +201,51 @@ class Report:
 
 
 def measure(deployment: Deployment, hdfs: Child, hdfs_url: str, username: str, exports: dict[str, str], options):
-    listener = listening_socket()
-    host_port = f"127.0.0.1:{listener.getsockname()[1]}"
-    try:
-        (web,) = start_web_servers(deployment, listener)
-        pid = web.process.pid
-        pids = {"webhdfs": hdfs.process.pid, "web": pid}
+    port = free_port()
+    host_port = f"127.0.0.1:{port}"
+    web = start_web_server(deployment, port)
+    pid = web.process.pid
+    pids = {"webhdfs": hdfs.process.pid, "web": pid}
 
-        def download_url(name: str) -> str:
-            return f"http://{host_port}/exports/{exports[name]}/download/"
+    def download_url(name: str) -> str:
+        return f"http://{host_port}/exports/{exports[name]}/download/"
 
-        def headers() -> dict[str, str]:
-            token = jwt_tokens.issue_pair(username).access_token
-            return {"Authorization": f"Bearer {token}", "AuthorizationMethod": "JWT"}
+    def headers() -> dict[str, str]:
+        token = jwt_tokens.issue_pair(username).access_token
+        return {"Authorization": f"Bearer {token}", "AuthorizationMethod": "JWT"}
 
-        def read(reads: Reads, url: str, with_headers: bool, rate: float = 0) -> None:
-            with MemorySampler(pid) as sampler, CpuMeter(pids) as cpu:
-                received, seconds, _ = read_all(url, headers() if with_headers else None, rate_mb_s=rate)
-            if received != options.size_mb * MB:
-                raise RuntimeError(f"{reads.label}: {received} bytes instead of {options.size_mb * MB}")
-            reads.rates.append(received / MB / seconds)
-            reads.cpu.append(cpu.used)
-            reads.rss_peak_kb = max(reads.rss_peak_kb, sampler.peak_kb)
-            print(
-                f"  {reads.label:30} {reads.rates[-1]:7.1f} MB/s, web process peak RSS {sampler.peak_kb / 1024:.0f}MiB",
-                flush=True,
-            )
-
-        received, _seconds, answered = read_all(download_url(WARMUP_ARCHIVE), headers())
-        if received != WARMUP_SIZE or answered.get("Content-Disposition") != "attachment; filename=export_123456.zip":
-            raise RuntimeError(f"the warm-up download went wrong: {received} bytes, headers {answered}")
-        direct_url = f"{hdfs_url}/webhdfs/v1{EXPORT_DIR}/{ARCHIVE}.zip?op=OPEN&offset=0"
-        read_all(direct_url)  # the first read of a new file fills the page cache: slower, not measured
-        report = Report(
-            size=options.size_mb * MB,
-            rss_before_kb=_status_kb(pid, "VmRSS"),
-            direct=Reads("direct from WebHDFS"),
-            download=Reads("through download/"),
-            slow_download=Reads(f"download/, {options.slow_client_mb_s:.0f} MB/s client"),
-            slow_rate=options.slow_client_mb_s,
+    def read(reads: Reads, url: str, with_headers: bool, rate: float = 0) -> None:
+        with MemorySampler(pid) as sampler, CpuMeter(pids) as cpu:
+            received, seconds, _ = read_all(url, headers() if with_headers else None, rate_mb_s=rate)
+        if received != options.size_mb * MB:
+            raise RuntimeError(f"{reads.label}: {received} bytes instead of {options.size_mb * MB}")
+        reads.rates.append(received / MB / seconds)
+        reads.cpu.append(cpu.used)
+        reads.rss_peak_kb = max(reads.rss_peak_kb, sampler.peak_kb)
+        print(
+            f"  {reads.label:30} {reads.rates[-1]:7.1f} MB/s, web process peak RSS {sampler.peak_kb / 1024:.0f}MiB",
+            flush=True,
         )
-        for _ in range(options.repeat):
-            read(report.direct, direct_url, with_headers=False)
-            read(report.download, download_url(ARCHIVE), with_headers=True)
-        read(report.slow_download, download_url(ARCHIVE), with_headers=True, rate=options.slow_client_mb_s)
-        deployment.stop_child(web)
-        return report
-    finally:
-        listener.close()
+
+    received, _seconds, answered = read_all(download_url(WARMUP_ARCHIVE), headers())
+    if received != WARMUP_SIZE or answered.get("Content-Disposition") != "attachment; filename=export_123456.zip":
+        raise RuntimeError(f"the warm-up download went wrong: {received} bytes, headers {answered}")
+    direct_url = f"{hdfs_url}/webhdfs/v1{EXPORT_DIR}/{ARCHIVE}.zip?op=OPEN&offset=0"
+    read_all(direct_url)  # the first read of a new file fills the page cache: slower, not measured
+    report = Report(
+        size=options.size_mb * MB,
+        rss_before_kb=_status_kb(pid, "VmRSS"),
+        direct=Reads("direct from WebHDFS"),
+        download=Reads("through download/"),
+        slow_download=Reads(f"download/, {options.slow_client_mb_s:.0f} MB/s client"),
+        slow_rate=options.slow_client_mb_s,
+    )
+    for _ in range(options.repeat):
+        read(report.direct, direct_url, with_headers=False)
+        read(report.download, download_url(ARCHIVE), with_headers=True)
+    read(report.slow_download, download_url(ARCHIVE), with_headers=True, rate=options.slow_client_mb_s)
+    deployment.stop_child(web)
+    return report
 
 
 def print_summary(report: Report) -> None:
