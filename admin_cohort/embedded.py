@@ -196,6 +196,7 @@ def run(*, host: str, port: int, stdout: TextIO) -> None:
     try:
         _check_port_free(host, port)
         _migrate(stdout)
+        call_command("check", stdout=stdout)  # what a misconfiguration looks like, before serving
         _load_demo_data(stdout)
         stdout.flush()
         connections.close_all()

@@ -189,7 +189,7 @@ class TestDocumentationPages:
             assert finders.find(url.removeprefix("/static/")), url
 
     def test_static_assets_are_served(self, live_server):
-        """Through Django's static files handling (as `runserver` and the live test server do)."""
+        """Through Django's static files handling (as the embedded mode and the live test server do)."""
         import requests
 
         html = requests.get(f"{live_server.url}/docs", timeout=10).text

@@ -10,7 +10,7 @@ class Command(BaseCommand):
         "Embedded mode in one process: applies migrations, loads the demo data, then serves the API and the "
         "websocket with an in-process Celery worker and beat (no PostgreSQL, Redis or separate worker)."
     )
-    requires_system_checks: list = []  # runserver runs them once the database is migrated
+    requires_system_checks: list = []  # run by embedded.run once the database is migrated
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
