@@ -29,9 +29,13 @@ def is_export_pipeline(user) -> bool:
     return is_authenticated(user) and user.username == settings.EXPORT_PIPELINE_USERNAME
 
 
-def visible_exports(user) -> QuerySet[Export]:
-    exports = Export.objects.all()
-    return exports if is_export_admin(user) else exports.filter(owner=user)
+def _own_unless_admin(rows: QuerySet, user, own_only: bool) -> QuerySet:
+    """Every row for export administrators, unless `own_only` (what is for the owner alone, e.g. a download)."""
+    return rows if is_export_admin(user) and not own_only else rows.filter(owner=user)
+
+
+def visible_exports(user, *, own_only: bool = False) -> QuerySet[Export]:
+    return _own_unless_admin(Export.objects.all(), user, own_only)
 
 
 def source_tables(export) -> QuerySet[ExportTable]:
@@ -62,16 +66,15 @@ def exports_to_show(exports: QuerySet[Export]) -> QuerySet[Export]:
     return with_first_source_cohort(exports).select_related("owner", "datalab").prefetch_related(tables)
 
 
-def exportable_cohorts(user) -> QuerySet[CohortResult]:
+def exportable_cohorts(user, *, own_only: bool = False) -> QuerySet[CohortResult]:
     """Finished cohorts (not the technical subsets of exports): every user's for export administrators."""
     cohorts = CohortResult.objects.filter(is_subset=False, request_job_status=JobStatus.FINISHED)
-    return cohorts if is_export_admin(user) else cohorts.filter(owner=user)
+    return _own_unless_admin(cohorts, user, own_only)
 
 
-def exportable_fhir_filters(user) -> QuerySet[FhirFilter]:
+def exportable_fhir_filters(user, *, own_only: bool = False) -> QuerySet[FhirFilter]:
     """Saved filters (not those generated for exports): every user's for export administrators."""
-    filters = FhirFilter.objects.filter(auto_generated=False)
-    return filters if is_export_admin(user) else filters.filter(owner=user)
+    return _own_unless_admin(FhirFilter.objects.filter(auto_generated=False), user, own_only)
 
 
 def visible_export_stats(user) -> QuerySet[ExportResultStat]:

@@ -72,10 +72,8 @@ class ExportViewSet(AuditedViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
     ordering = ["-created_at"]
 
     def get_queryset(self):
-        exports = visible_exports(self.request.user)
-        if self.action == "download":
-            exports = exports.filter(owner=self.request.user)  # administrators download their own files only
-        return exports_to_show(exports)
+        # Administrators see every export, but download their own files only.
+        return exports_to_show(visible_exports(self.request.user, own_only=self.action == "download"))
 
     def get_permissions(self):
         if self.action in ("relaunch", "logs"):

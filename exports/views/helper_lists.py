@@ -24,11 +24,10 @@ class OwnDetailsViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = NegativeLimitOffsetPagination
     filter_backends = [DjangoFilterBackend, SearchFilter, CohortOrderingFilter]
     ordering = ["-created_at"]
-    selector = None  # user -> the rows listed to them
+    selector = None  # (user, own_only=...) -> the rows listed to them
 
     def get_queryset(self):
-        rows = self.selector(self.request.user).select_related("owner")
-        return rows.filter(owner=self.request.user) if self.action == "retrieve" else rows
+        return self.selector(self.request.user, own_only=self.action == "retrieve").select_related("owner")
 
 
 class ExportableCohortViewSet(OwnDetailsViewSet):
