@@ -116,6 +116,14 @@ def rows(model) -> list[tuple]:
     return sorted(model.all_objects.values_list(*fields), key=str)
 
 
+def assert_refused_unchanged(client, method: str, url: str, body: dict, model, status: int = 403) -> None:
+    """The call is refused with `status` and leaves every row of `model` as it was."""
+    before = rows(model)
+    response = getattr(client, method)(url, body, format="json")
+    assert response.status_code == status, response.content
+    assert rows(model) == before
+
+
 def assert_bounded_queries(client, url, params, add_rows, django_assert_max_num_queries) -> None:
     """The list costs as many queries with 15 rows (from `add_rows(10)`) as with 5."""
     assert client.get(url, params).status_code == 200  # warm-up: per-process caches (rights, content types)
@@ -139,11 +147,8 @@ class TestExportableCohorts:
     @pytest.mark.parametrize("detail", [False, True])
     def test_anonymous_callers_are_refused(self, anonymous, researcher, make_cohort, method, detail):
         cohort = make_cohort(researcher)
-        before = rows(CohortResult)
         url = at(COHORTS, cohort) if detail else COHORTS
-        response = getattr(anonymous, method)(url, {"name": "changed"}, format="json")
-        assert response.status_code == 403
-        assert rows(CohortResult) == before
+        assert_refused_unchanged(anonymous, method, url, {"name": "changed"}, CohortResult)
 
     def test_researchers_list_their_finished_cohorts_only(self, researcher_client, researcher, other, make_cohort):
         mine = make_cohort(researcher, name="Diabète 2025")
@@ -262,11 +267,8 @@ class TestExportableFhirFilters:
     @pytest.mark.parametrize("detail", [False, True])
     def test_anonymous_callers_are_refused(self, anonymous, researcher, make_filter, method, detail):
         fhir_filter = make_filter(researcher)
-        before = rows(FhirFilter)
         url = at(FILTERS, fhir_filter) if detail else FILTERS
-        response = getattr(anonymous, method)(url, {"name": "changed"}, format="json")
-        assert response.status_code == 403
-        assert rows(FhirFilter) == before
+        assert_refused_unchanged(anonymous, method, url, {"name": "changed"}, FhirFilter)
 
     def test_researchers_list_their_saved_filters_only(self, researcher_client, researcher, other, make_filter):
         mine = make_filter(researcher, name="Diabète")
@@ -790,13 +792,9 @@ class TestExportStatsReads:
     @pytest.mark.parametrize(("method", "detail"), [("get", False), ("get", True), ("post", False), ("patch", True)])
     def test_anonymous_callers_are_refused(self, anonymous, stats_of_two_users, method, detail):
         stat = stats_of_two_users[0]
-        before = rows(ExportResultStat)
         url = at(STATS, stat) if detail else STATS
-        response = getattr(anonymous, method)(
-            url, {"name": "x", "type": "Text", "value": "y", "export": str(stat.export_id)}, format="json"
-        )
-        assert response.status_code == 403
-        assert rows(ExportResultStat) == before
+        body = {"name": "x", "type": "Text", "value": "y", "export": str(stat.export_id)}
+        assert_refused_unchanged(anonymous, method, url, body, ExportResultStat)
 
     def test_researchers_see_the_stats_of_their_own_exports_only(
         self, researcher_client, researcher, stats_of_two_users
