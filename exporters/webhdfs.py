@@ -15,13 +15,12 @@ import requests
 from django.conf import settings
 
 from admin_cohort.http import http_session
+from admin_cohort.streaming import CHUNK_SIZE
 from cohort_job_server.client import timed_out
 from exporters.http import host_of, json_object
 from exports.engine import StorageError, StorageUnavailable, StoredFile
 
 _logger = logging.getLogger("info")
-
-CHUNK_SIZE = 1_000_000
 
 
 def _session() -> requests.Session:

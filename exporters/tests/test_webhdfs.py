@@ -10,7 +10,7 @@ import types
 import pytest
 import requests
 
-from exporters.webhdfs import CHUNK_SIZE
+from admin_cohort.streaming import CHUNK_SIZE
 from exports.engine import StorageError, StorageUnavailable, export_engine
 from tests.fakes.http_server import Reply, closed_port_url
 from tests.fakes.webhdfs import FakeWebHdfs

@@ -10,6 +10,7 @@ import tracemalloc
 import pytest
 
 from admin_cohort.auth import jwt_tokens
+from admin_cohort.streaming import CHUNK_SIZE
 from cohort.models import JobStatus
 from cohort.tests.builders import cohort_of, measure_of, snapshot_of
 from exports.models import Export, ExportTable
@@ -48,7 +49,7 @@ def test_under_wsgi(big_export, hdfs, make_client):
         response = make_client(big_export.owner).get(f"/exports/{big_export.pk}/download/")
         received = 0
         for chunk in response.streaming_content:
-            assert len(chunk) <= 1_000_000
+            assert len(chunk) <= CHUNK_SIZE
             received += len(chunk)
         _current, peak = tracemalloc.get_traced_memory()
     finally:
