@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from django.db import transaction
 from django.utils import timezone
 
+from admin_cohort.column_saves import save_columns
 from content_management.models import Content, ContentMetadata
 
 
@@ -23,7 +24,7 @@ def update_content(*, content: Content, data: Mapping, metadata: Mapping[str, st
     """Applies the given fields; a given `metadata` (even empty) replaces all of it, None keeps it."""
     for field, value in data.items():
         setattr(content, field, value)
-    content.save()
+    save_columns(content, data)
     if metadata is not None:
         _replace_metadata(content, metadata)
     return content

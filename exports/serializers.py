@@ -7,6 +7,7 @@ import re
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
+from admin_cohort.column_saves import ColumnsUpdateSerializer
 from cohort.models import CohortResult
 from exports.models import Datalab, Export, ExportResultStat, ExportTable, InfrastructureProvider, OutputFormat
 
@@ -126,7 +127,7 @@ class ExportableCohortSerializer(serializers.ModelSerializer):
 # ------------------------------------------------------------------------- datalabs and providers (§15.5-6)
 
 
-class InfrastructureProviderSerializer(serializers.ModelSerializer):
+class InfrastructureProviderSerializer(ColumnsUpdateSerializer):
     class Meta:
         model = InfrastructureProvider
         fields = ["uuid", "name"]
@@ -148,7 +149,7 @@ def _valid_datalab_name(name: str) -> None:
         )
 
 
-class DatalabSerializer(serializers.ModelSerializer):
+class DatalabSerializer(ColumnsUpdateSerializer):
     """`infrastructure_provider` is written as a uuid and read as `{"uuid", "name"}`."""
 
     name = serializers.CharField(

@@ -12,14 +12,17 @@ from django.db import connection, transaction
 WAIT_SECONDS = 10
 
 
-def while_an_insert_is_uncommitted(insert: Callable[[], Any], call: Callable[[], Any]) -> Any:
-    """What `call` returns when it runs while another transaction has done `insert` but not committed yet, and
-    that transaction commits once `call` waits on it (a unique index: the check before the insert saw nothing)."""
+def while_a_write_is_uncommitted(write: Callable[[], Any], call: Callable[[], Any]) -> Any:
+    """What `call` returns when it runs while another transaction has done `write` but not committed yet, and
+    that transaction commits once `call` waits on it: `call` read the rows as they were before `write` (an
+    insert the check of a unique index did not see, a row changed since it was read) and then had to wait.
+
+    Fails when `call` never waited: the race did not happen."""
     written, release, outcome = threading.Event(), threading.Event(), {}
 
     def concurrent_writer() -> None:
         with transaction.atomic():
-            insert()
+            write()
             written.set()
             release.wait(WAIT_SECONDS)
         connection.close()
@@ -48,4 +51,4 @@ def _wait_until_a_query_waits_on_a_lock() -> None:
             if cursor.fetchone()[0]:
                 return
             time.sleep(0.02)
-    raise AssertionError("The call never waited on the concurrent insert")
+    raise AssertionError("The call never waited on the concurrent write")

@@ -7,6 +7,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from accesses import catalogue
 from accesses.models import RIGHT_FLAGS, Access, Role
+from admin_cohort.column_saves import save_columns
 
 
 def _check_consistency(flags: dict[str, bool]) -> None:
@@ -26,7 +27,7 @@ def update_role(*, role: Role, data: dict) -> Role:
     _check_consistency({flag: data.get(flag, getattr(role, flag)) for flag in RIGHT_FLAGS})
     for name, value in data.items():
         setattr(role, name, value)
-    role.save()
+    save_columns(role, data)
     return role
 
 

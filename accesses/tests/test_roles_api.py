@@ -16,6 +16,7 @@ from accesses.models import RIGHT_FLAGS, Access, Profile, Role
 from accesses.tests.conftest import APHP
 from admin_cohort.models import RequestLog
 from tests.factories import RoleFactory, UserFactory, grant
+from tests.races import while_a_write_is_uncommitted
 
 pytestmark = pytest.mark.django_db
 
@@ -415,6 +416,18 @@ class TestCreate:
 
 # --------------------------------------------------------------------------------------------------- patch
 class TestPatch:
+    @pytest.mark.django_db(transaction=True)
+    def test_a_patch_racing_a_delete_leaves_the_role_deleted(self, make_client, admin, roles):
+        """The PATCH read the role before the delete committed: writing back every column would revive it."""
+        role = roles["reader_nomi"]
+        response = while_a_write_is_uncommitted(
+            lambda: Role.objects.get(pk=role.pk).delete(),
+            lambda: make_client(admin).patch(f"{ROLES}{role.id}/", {"name": "Renamed"}, format="json"),
+        )
+        assert response.status_code == 200, response.content
+        assert Role.all_objects.get(pk=role.pk).delete_datetime is not None
+        assert make_client(admin).get(f"{ROLES}{role.id}/").status_code == 404
+
     def test_full_admin_patches_a_role_merging_the_stored_flags(self, make_client, admin, roles):
         role = roles["reader_nomi"]
         response = make_client(admin).patch(f"{ROLES}{role.id}/", {"right_search_patients_by_ipp": True}, format="json")

@@ -6,6 +6,7 @@ import re
 
 from rest_framework import serializers
 
+from admin_cohort.column_saves import ColumnsUpdateSerializer
 from cohort.models import CohortResult, DatedMeasure, RequestQuerySnapshot
 from cohort.serializers.base import CohortModelSerializer, OwnedRelatedField
 from cohort.serializers.jobs_nested import NestedCohortResultSerializer
@@ -70,7 +71,7 @@ class CohortCreateSerializer(CohortModelSerializer):
         return attrs
 
 
-class CohortUpdateSerializer(serializers.ModelSerializer):
+class CohortUpdateSerializer(ColumnsUpdateSerializer):
     class Meta:
         model = CohortResult
         fields = ["name", "description", "favorite"]

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from cohort.models import FhirFilter, FhirFilterPatch
-from tests.races import while_an_insert_is_uncommitted
+from tests.races import while_a_write_is_uncommitted
 
 pytestmark = pytest.mark.django_db
 
@@ -225,7 +225,7 @@ class TestCreate:
 def test_a_concurrent_save_of_the_same_name_is_a_400(researcher, make_client):
     """The name check cannot see a duplicate not yet committed: the unique index decides, still as a 400."""
     client = make_client(researcher)
-    response = while_an_insert_is_uncommitted(
+    response = while_a_write_is_uncommitted(
         lambda: FhirFilter.objects.create(owner=researcher, **NEW_FILTER),
         lambda: client.post(FILTERS, NEW_FILTER, format="json"),
     )

@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from cohort.filters.workspace import FolderFilter, RequestFilter, RequestQuerySnapshotFilter
@@ -61,8 +62,9 @@ class WorkspaceViewSet(OwnedViewSet):
         return self.loaded(super().get_queryset()).order_by("-created_at", "pk")
 
     def represent(self, instance) -> dict:
-        # Not through the nested route's filter: a PATCH may have moved the row to another parent.
-        return self.get_serializer(self.loaded(self.base_queryset()).get(pk=instance.pk)).data
+        # Not through the nested route's filter: a PATCH may have moved the row to another parent. A 404 when a
+        # delete committed while the row was being saved.
+        return self.get_serializer(get_object_or_404(self.loaded(self.base_queryset()), pk=instance.pk)).data
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=self.input_data())

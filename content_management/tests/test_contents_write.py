@@ -9,7 +9,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from content_management.models import Content, ContentMetadata
+from content_management.services import delete_content
 from content_management.tests.factories import ContentFactory, with_metadata
+from tests.races import while_a_write_is_uncommitted
 
 pytestmark = pytest.mark.django_db
 URL = "/webcontent/contents/"
@@ -143,6 +145,17 @@ class TestCreate:
 
 
 class TestUpdate:
+    @pytest.mark.django_db(transaction=True)
+    def test_an_edit_racing_a_delete_leaves_the_content_deleted(self, admin_client, banner):
+        """The edit read the content before the delete committed: writing back every column would revive it."""
+        response = while_a_write_is_uncommitted(
+            lambda: delete_content(content=Content.objects.get(pk=banner.pk)),
+            lambda: admin_client.patch(f"{URL}{banner.id}/", {"title": "Prolongée"}, format="json"),
+        )
+        assert response.status_code == 200, response.content
+        assert Content.objects.get(pk=banner.pk).deleted_at is not None
+        assert admin_client.get(f"{URL}{banner.id}/").status_code == 404
+
     def test_portail_full_object_patch_ignores_read_only_keys(self, admin_client, banner):
         listed = admin_client.get(f"{URL}{banner.id}/").json()
         edited = {

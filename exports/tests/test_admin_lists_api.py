@@ -14,10 +14,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cohort.models import CohortResult, FhirFilter, JobStatus
+from cohort.services.soft_delete import soft_delete
 from cohort.tests.test_fhir_filters_api import FILTER_KEYS  # the same representation (spec 02 §15.4)
 from exports.models import Datalab, ExportResultStat, InfrastructureProvider
 from tests.factories import RoleFactory, UserFactory, grant
-from tests.races import while_an_insert_is_uncommitted
+from tests.races import while_a_write_is_uncommitted
 
 pytestmark = pytest.mark.django_db
 
@@ -620,7 +621,7 @@ def test_a_concurrent_creation_of_the_same_name_is_a_400(datalab_manager, make_c
     client = make_client(datalab_manager)
     provider = InfrastructureProvider.objects.create(name="Hadoop AP-HP")
     body = {"name": "lab-cardio", "infrastructure_provider": str(provider.pk)}
-    response = while_an_insert_is_uncommitted(
+    response = while_a_write_is_uncommitted(
         lambda: Datalab.objects.create(name="lab-cardio", infrastructure_provider=provider),
         lambda: client.post(DATALABS, body, format="json"),
     )
@@ -628,6 +629,18 @@ def test_a_concurrent_creation_of_the_same_name_is_a_400(datalab_manager, make_c
     assert response.status_code == 400
     assert response.json() == {"name": ["A datalab with this name already exists"]}
     assert list(Datalab.all_objects.values_list("name", flat=True)) == ["lab-cardio"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rename_racing_a_delete_leaves_the_datalab_deleted(datalab_manager, make_client, datalab):
+    """The PATCH read the datalab before the delete committed: writing back every column would revive it."""
+    response = while_a_write_is_uncommitted(
+        lambda: soft_delete(Datalab, [datalab.pk]),
+        lambda: make_client(datalab_manager).patch(at(DATALABS, datalab), {"name": "lab-renamed"}, format="json"),
+    )
+
+    assert response.status_code == 200, response.content
+    assert Datalab.all_objects.get(pk=datalab.pk).deleted is not None
 
 
 # --------------------------------------------------------------------------- infrastructure providers (§15.6)
