@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from accesses.models import RIGHT_FLAGS
 from admin_cohort.models import MaintenancePhase
 from tests.factories import MaintenancePhaseFactory, PerimeterFactory, RoleFactory, UserFactory, full_admin_role, grant
+from tests.races import while_a_write_is_uncommitted
 
 pytestmark = pytest.mark.django_db
 
@@ -312,6 +313,17 @@ class TestCreate:
 
 
 class TestUpdate:
+    @pytest.mark.django_db(transaction=True)
+    def test_an_edit_racing_a_delete_leaves_the_phase_deleted(self, admin_client):
+        """The PATCH read the phase before the delete committed: writing back every column would revive it."""
+        phase = MaintenancePhaseFactory()
+        response = while_a_write_is_uncommitted(
+            lambda: MaintenancePhase.objects.get(pk=phase.pk).delete(),
+            lambda: admin_client.patch(f"/maintenances/{phase.id}/", {"subject": "Edited"}, format="json"),
+        )
+        assert response.status_code == 200, response.content
+        assert MaintenancePhase.all_objects.get(pk=phase.pk).delete_datetime is not None
+
     @pytest.mark.parametrize(
         ("field", "value", "stored"),
         [
