@@ -35,16 +35,20 @@ def save_columns(instance: models.Model, columns: Iterable[str]) -> None:
     instance.save(update_fields=list(dict.fromkeys([*columns, *stamps])))
 
 
+def update_columns(instance: models.Model, values: Mapping[str, object]) -> None:
+    """Sets `values` (by field name) on the existing row and saves those columns only."""
+    for name, value in values.items():
+        setattr(instance, name, value)
+    save_columns(instance, values)
+
+
 class ColumnsUpdateSerializer(serializers.ModelSerializer):
     """A model serializer whose updates write only the fields of the request (see the module)."""
 
     def update(self, instance: models.Model, validated_data: dict) -> models.Model:
         relations = model_meta.get_field_info(instance).relations
-        to_many = [name for name in validated_data if name in relations and relations[name].to_many]
-        columns = [name for name in validated_data if name not in to_many]
-        for name in columns:
-            setattr(instance, name, validated_data[name])
-        save_columns(instance, columns)
+        to_many = {name for name in validated_data if name in relations and relations[name].to_many}
+        update_columns(instance, {name: value for name, value in validated_data.items() if name not in to_many})
         for name in to_many:
             getattr(instance, name).set(validated_data[name])
         return instance

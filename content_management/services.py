@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from django.db import transaction
 from django.utils import timezone
 
-from admin_cohort.column_saves import save_columns
+from admin_cohort.column_saves import update_columns
 from content_management.models import Content, ContentMetadata
 
 
@@ -22,9 +22,7 @@ def create_content(*, data: Mapping, metadata: Mapping[str, str] | None = None) 
 @transaction.atomic
 def update_content(*, content: Content, data: Mapping, metadata: Mapping[str, str] | None = None) -> Content:
     """Applies the given fields; a given `metadata` (even empty) replaces all of it, None keeps it."""
-    for field, value in data.items():
-        setattr(content, field, value)
-    save_columns(content, data)
+    update_columns(content, data)
     if metadata is not None:
         _replace_metadata(content, metadata)
     return content

@@ -7,7 +7,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from accesses import catalogue
 from accesses.models import RIGHT_FLAGS, Access, Role
-from admin_cohort.column_saves import save_columns
+from admin_cohort.column_saves import update_columns
 
 
 def _check_consistency(flags: dict[str, bool]) -> None:
@@ -25,9 +25,7 @@ def create_role(*, data: dict) -> Role:
 @transaction.atomic
 def update_role(*, role: Role, data: dict) -> Role:
     _check_consistency({flag: data.get(flag, getattr(role, flag)) for flag in RIGHT_FLAGS})
-    for name, value in data.items():
-        setattr(role, name, value)
-    save_columns(role, data)
+    update_columns(role, data)
     return role
 
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from admin_cohort.column_saves import save_columns
+from admin_cohort.column_saves import update_columns
 from admin_cohort.models import MaintenancePhase
 from admin_cohort.selectors import current_maintenance
 from admin_cohort.services.ws_events import broadcast
@@ -58,9 +58,7 @@ def create_phase(*, data: dict) -> MaintenancePhase:
 @transaction.atomic
 def update_phase(*, phase: MaintenancePhase, data: dict) -> MaintenancePhase:
     was_current = _is_current(phase)
-    for field, value in data.items():
-        setattr(phase, field, value)
-    save_columns(phase, data)
+    update_columns(phase, data)
     # A phase moved out of the running window is announced too, so clients lift the maintenance.
     if was_current or _is_current(phase):
         notify(maintenance_info(phase))

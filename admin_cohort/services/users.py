@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import transaction
 
 from admin_cohort.auth import hooks
-from admin_cohort.column_saves import save_columns
+from admin_cohort.column_saves import update_columns
 from admin_cohort.models import User
 from admin_cohort.plugins import rights
 
@@ -27,10 +27,7 @@ def create_user(*, data: dict, created_by: User) -> User:
 
 @transaction.atomic
 def update_user(*, user: User, data: dict, updated_by: User) -> User:
-    for field, value in data.items():
-        setattr(user, field, value)
-    user.updated_by = updated_by
-    save_columns(user, [*data, "updated_by"])
+    update_columns(user, {**data, "updated_by": updated_by})
     return user
 
 
