@@ -30,7 +30,6 @@ def client(owner, make_client):
 
 
 def test_renaming_a_cohort_while_its_callback_finishes_it_keeps_the_end(owner, client):
-    UserFactory(username=settings.QUERY_EXECUTOR_USERNAME)
     cohort = cohort_of(measure_of(snapshot_of(owner, "1001"), status=JobStatus.FINISHED), status=JobStatus.STARTED)
 
     def finish():
