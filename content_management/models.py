@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from admin_cohort.changed_columns import ChangedColumnsModel
 from content_management.content_types import (
     CONTENT_TYPE_CHOICES,
     CONTENT_TYPES,
@@ -11,7 +12,7 @@ from content_management.content_types import (
 )
 
 
-class Content(models.Model):
+class Content(ChangedColumnsModel):
     """A banner or a release note shown by the UIs; soft-deleted through `deleted_at`."""
 
     title = models.CharField(max_length=200)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from django.db import transaction
 from django.utils import timezone
 
-from admin_cohort.column_saves import update_columns
+from admin_cohort.changed_columns import update_columns
 from content_management.models import Content, ContentMetadata
 
 

@@ -7,7 +7,6 @@ import re
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
-from admin_cohort.column_saves import ColumnsUpdateSerializer
 from cohort.models import CohortResult
 from exports.models import Datalab, Export, ExportResultStat, ExportTable, InfrastructureProvider, OutputFormat
 
@@ -127,7 +126,7 @@ class ExportableCohortSerializer(serializers.ModelSerializer):
 # ------------------------------------------------------------------------- datalabs and providers (§15.5-6)
 
 
-class InfrastructureProviderSerializer(ColumnsUpdateSerializer):
+class InfrastructureProviderSerializer(serializers.ModelSerializer):
     class Meta:
         model = InfrastructureProvider
         fields = ["uuid", "name"]
@@ -149,7 +148,7 @@ def _valid_datalab_name(name: str) -> None:
         )
 
 
-class DatalabSerializer(ColumnsUpdateSerializer):
+class DatalabSerializer(serializers.ModelSerializer):
     """`infrastructure_provider` is written as a uuid and read as `{"uuid", "name"}`."""
 
     name = serializers.CharField(

@@ -7,7 +7,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from accesses import catalogue
 from accesses.models import RIGHT_FLAGS, Access, Role
-from admin_cohort.column_saves import update_columns
+from admin_cohort.changed_columns import update_columns
 
 
 def _check_consistency(flags: dict[str, bool]) -> None:

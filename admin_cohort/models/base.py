@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from admin_cohort.changed_columns import ChangedColumnsModel
+
 
 class AliveManager(models.Manager):
     """Hides soft-deleted rows: the default everywhere (lists, retrieves, foreign-key validation)."""
@@ -13,7 +15,7 @@ class AliveManager(models.Manager):
         return super().get_queryset().filter(delete_datetime__isnull=True)
 
 
-class BaseModel(models.Model):
+class BaseModel(ChangedColumnsModel):
     insert_datetime = models.DateTimeField(default=timezone.now, editable=False)
     update_datetime = models.DateTimeField(auto_now=True)
     delete_datetime = models.DateTimeField(null=True, blank=True)

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from admin_cohort.column_saves import update_columns
+from admin_cohort.changed_columns import update_columns
 from admin_cohort.models import MaintenancePhase
 from admin_cohort.selectors import current_maintenance
 from admin_cohort.services.ws_events import broadcast

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import transaction
 
 from admin_cohort.auth import hooks
-from admin_cohort.column_saves import update_columns
+from admin_cohort.changed_columns import update_columns
 from admin_cohort.models import User
 from admin_cohort.plugins import rights
 

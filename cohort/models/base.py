@@ -8,13 +8,15 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from admin_cohort.changed_columns import ChangedColumnsModel
+
 
 class AliveManager(models.Manager):
     def get_queryset(self) -> models.QuerySet:
         return super().get_queryset().filter(deleted__isnull=True)
 
 
-class CohortBaseModel(models.Model):
+class CohortBaseModel(ChangedColumnsModel):
     uuid = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     modified_at = models.DateTimeField(auto_now=True)

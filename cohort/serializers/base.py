@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from admin_cohort.column_saves import ColumnsUpdateSerializer
 from cohort.selectors import owned_by
 
 
@@ -38,7 +37,7 @@ class OwnerField(serializers.PrimaryKeyRelatedField):
         return get_user_model().objects.filter(pk=request.user.pk if request else None)
 
 
-class CohortModelSerializer(ColumnsUpdateSerializer):
+class CohortModelSerializer(serializers.ModelSerializer):
     """Accepts `X_id` for every writable relation `X` (spec 02 §1.5): the alias wins when both are sent."""
 
     def to_internal_value(self, data):

@@ -6,7 +6,6 @@ import re
 
 from rest_framework import serializers
 
-from admin_cohort.column_saves import ColumnsUpdateSerializer
 from cohort.models import CohortResult, DatedMeasure, RequestQuerySnapshot
 from cohort.serializers.base import CohortModelSerializer, OwnedRelatedField
 from cohort.serializers.jobs_nested import NestedCohortResultSerializer
@@ -71,7 +70,7 @@ class CohortCreateSerializer(CohortModelSerializer):
         return attrs
 
 
-class CohortUpdateSerializer(ColumnsUpdateSerializer):
+class CohortUpdateSerializer(serializers.ModelSerializer):
     class Meta:
         model = CohortResult
         fields = ["name", "description", "favorite"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from admin_cohort.column_saves import ColumnsUpdateSerializer
 from cohort.models import Folder, Request, RequestQuerySnapshot
 from cohort.serializers.base import CohortModelSerializer, OwnedRelatedField, OwnerField
 from cohort.serializers.jobs_nested import DatedMeasureSerializer, NestedCohortResultSerializer
@@ -70,7 +69,7 @@ class RequestSerializer(CohortModelSerializer):
         ]
 
 
-class RequestQuerySnapshotSerializer(ColumnsUpdateSerializer):
+class RequestQuerySnapshotSerializer(serializers.ModelSerializer):
     """The list/detail representation; a PATCH may only rename the snapshot (spec 02 §4.5)."""
 
     dated_measures = DatedMeasureSerializer(many=True, read_only=True)

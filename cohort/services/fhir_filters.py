@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from rest_framework.exceptions import ValidationError
 
-from admin_cohort.column_saves import save_columns
 from cohort.models import FhirFilter
 
 
@@ -18,7 +17,6 @@ def _name_taken(fhir_filter: FhirFilter) -> ValidationError:
 @transaction.atomic
 def save_fhir_filter(*, fhir_filter: FhirFilter, values: dict) -> FhirFilter:
     """Creates (unsaved `fhir_filter`) or updates a filter with validated `values`."""
-    adding = fhir_filter._state.adding
     for field, value in values.items():
         setattr(fhir_filter, field, value)
     duplicates = FhirFilter.objects.filter(
@@ -28,10 +26,7 @@ def save_fhir_filter(*, fhir_filter: FhirFilter, values: dict) -> FhirFilter:
         raise _name_taken(fhir_filter)
     try:
         with transaction.atomic():  # a concurrent save of the same name fails on the unique constraint
-            if adding:
-                fhir_filter.save()
-            else:
-                save_columns(fhir_filter, values)
+            fhir_filter.save()
     except IntegrityError:
         raise _name_taken(fhir_filter) from None
     return fhir_filter

