@@ -6,6 +6,7 @@ The life cycle after the launch (submission, callbacks, pushes) is tested end to
 from __future__ import annotations
 
 import pytest
+from celery.signals import before_task_publish
 
 from cohort.models import CohortResult, DatedMeasure
 from cohort.tests.builders import cohort_of, measure_of, snapshot_of
@@ -47,6 +48,24 @@ class TestLaunchCount:
         assert (created["count_outdated"], created["cohort_limit"]) == (False, 20000)
         assert created["request_query_snapshot"] == str(snapshot.uuid)
         assert DatedMeasure.objects.get().owner == researcher
+
+    def test_the_count_task_is_queued_without_a_result_to_wait_for(
+        self, client, snapshot, django_capture_on_commit_callbacks
+    ):
+        # A task queued with a result expected makes the web process subscribe to its result channel.
+        published = []
+
+        def record(headers=None, **_):
+            published.append((headers["task"], headers["ignore_result"]))
+
+        before_task_publish.connect(record, weak=False)
+        try:
+            with django_capture_on_commit_callbacks(execute=True):
+                body = {"request_query_snapshot_id": str(snapshot.uuid), "stageDetails": None}
+                assert client.post("/cohort/dated-measures/", body, format="json").status_code == 201
+        finally:
+            before_task_publish.disconnect(record)
+        assert published == [("cohort.tasks.submit_count", True)]
 
     def test_job_fields_sent_by_the_client_are_ignored(self, client, snapshot):
         body = {
