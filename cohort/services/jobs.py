@@ -27,8 +27,9 @@ def duration_since(created_at) -> str:
     return str(timezone.now() - created_at)
 
 
-def _locked(model: type[JobModel], pk) -> JobModel | None:
-    return model.all_objects.select_for_update().filter(pk=pk).first()
+def _locked(model: type[JobModel], pk, *related: str) -> JobModel | None:
+    # `of=self`: the related rows loaded with the job are read, not locked.
+    return model.all_objects.select_for_update(of=("self",)).select_related(*related).filter(pk=pk).first()
 
 
 def transition(model: type[JobModel], pk, change: Callable[[JobModel], bool]) -> JobModel | None:
@@ -72,20 +73,19 @@ def claim_for_submission(model: type[JobModel], pk, *, task_id_field: str | None
     """The submission task takes the job: only once the job id is unknown and the job not final.
 
     Re-deliveries of the task (acks_late after a lost worker) resubmit a job whose id was never recorded.
+    The job comes with its owner and query snapshot, which every submission reads.
     """
     with transaction.atomic():
-        job = _locked(model, pk)
+        job = _locked(model, pk, "owner", "request_query_snapshot")
         if job is None or job.deleted or job.request_job_status in FINAL_STATUSES or job.request_job_id:
             return None
-        fields = ["modified_at"]
         if task_id_field:
             setattr(job, task_id_field, task_id or "")
-            fields.append(task_id_field)
-        if job.request_job_status == JobStatus.NEW:
+        pending = job.request_job_status == JobStatus.NEW
+        if pending:
             job.request_job_status = JobStatus.PENDING
-            fields.append("request_job_status")
-        job.save(update_fields=fields)
-        if "request_job_status" in fields:
+        job.save()
+        if pending:
             notifications.job_status_changed(job)
         return job
 
@@ -97,15 +97,12 @@ def record_submission(model: type[JobModel], pk, *, job_id: str, status: str) ->
     """
     with transaction.atomic():
         job = _locked(model, pk)
-        fields = ["modified_at"]
         if not job.request_job_id:
             job.request_job_id = job_id
-            fields.append("request_job_id")
         moved = job.request_job_status in UNSUBMITTED_STATUSES and status != job.request_job_status
         if moved:
             set_status(job, status)
-            fields += ["request_job_status", "request_job_duration"]
-        job.save(update_fields=fields)
+        job.save()
         if moved:
             notifications.job_status_changed(job)
             if job.request_job_status in FINAL_STATUSES:

@@ -8,9 +8,12 @@ from __future__ import annotations
 import pytest
 from celery.signals import before_task_publish
 
+from accesses.services.perimeter_tree import rebuild_closure
 from cohort.models import CohortResult, DatedMeasure
+from cohort.services import counts
 from cohort.tests.builders import cohort_of, measure_of, snapshot_of
-from tests.factories import UserFactory
+from tests.factories import PerimeterFactory, RoleFactory, UserFactory, grant
+from tests.fakes.query_executor import FakeQueryExecutor
 
 
 @pytest.fixture
@@ -126,6 +129,25 @@ class TestLaunchCount:
         )
         assert response.status_code == 403
         assert anonymous.get("/cohort/dated-measures/").status_code == 403
+
+
+class TestCountSubmission:
+    def test_submitting_a_count_reads_the_owner_and_snapshot_with_the_job(
+        self, researcher, settings, django_assert_max_num_queries
+    ):
+        # Count tasks run for every count of every user: their database round trips bound the count rate.
+        grant(researcher, RoleFactory(right_read_patient_nominative=True), PerimeterFactory(cohort_id="1001"))
+        rebuild_closure()
+        measure = measure_of(snapshot_of(researcher, "1001"), status="new")
+        with FakeQueryExecutor() as query_executor:
+            settings.QUERY_EXECUTOR_URL = query_executor.url
+            # Read the job, look for previous counts, claim it, read the rights (accesses, perimeters,
+            # ancestors), record the job id: the claim and the record are a savepoint, a lock and an update.
+            with django_assert_max_num_queries(13):
+                counts.submit_count(str(measure.pk), auth={}, stage_details=None, task_id="t-1")
+            assert query_executor.wait_for_job().cohort_uuid == str(measure.pk)
+        measure.refresh_from_db()
+        assert (measure.request_job_status, measure.count_task_id) == ("started", "t-1")
 
 
 class TestLaunchCohort:
