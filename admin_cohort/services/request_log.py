@@ -38,6 +38,12 @@ def _compact(value) -> str | None:
     return text[:MAX_STORED_CHARS]
 
 
+def _storable(value):
+    """PostgreSQL text cannot hold NUL characters: a request carrying one (`/users/%00/`) is recorded all the
+    same, with U+FFFD in their place, or whoever sends them would leave no trace."""
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+
+
 def _ip_or_none(value: str | None) -> str | None:
     try:
         return str(ipaddress.ip_address((value or "").strip()))
@@ -62,28 +68,31 @@ def record_request(*, request, view_name: str, view_method: str, started_at: dat
         answer = _compact(getattr(response, "data", None))
         # Within a transaction, a savepoint: a row that cannot be stored must not break the caller's transaction.
         # Outside one (most requests), the INSERT alone, without a BEGIN and a COMMIT around it.
+        row = {
+            "user": user if authenticated else None,
+            "username_persistent": user.username if authenticated else "Anonymous",
+            "impersonated_by": getattr(user, "impersonated_by", None),
+            "trace_id": request_context.trace_id.get(),
+            "requested_at": started_at,
+            "response_ms": int((timezone.now() - started_at).total_seconds() * 1000),
+            "path": request.path[:1024],
+            "view": view_name[:200],
+            "view_method": view_method[:200],
+            "remote_addr": _client_address(request),
+            "host": request.get_host()[:200],
+            "method": request.method,
+            "user_agent": (request.META.get("HTTP_USER_AGENT") or "")[:255],
+            "query_params": _compact(query or body),
+            "data": _compact(body),
+            # Compact JSON: the Portail filters on substrings such as `"id":42`.
+            "response": None if failed else answer,
+            "errors": answer if failed else None,
+            "status_code": response.status_code,
+        }
+        # Within a transaction, a savepoint: a row that cannot be stored must not break the caller's transaction.
+        # Outside one (most requests), the INSERT alone, without a BEGIN and a COMMIT around it.
         with transaction.atomic() if transaction.get_connection().in_atomic_block else contextlib.nullcontext():
-            RequestLog.objects.create(
-                user=user if authenticated else None,
-                username_persistent=user.username if authenticated else "Anonymous",
-                impersonated_by=getattr(user, "impersonated_by", None),
-                trace_id=request_context.trace_id.get(),
-                requested_at=started_at,
-                response_ms=int((timezone.now() - started_at).total_seconds() * 1000),
-                path=request.path[:1024],
-                view=view_name[:200],
-                view_method=view_method[:200],
-                remote_addr=_client_address(request),
-                host=request.get_host()[:200],
-                method=request.method,
-                user_agent=(request.META.get("HTTP_USER_AGENT") or "")[:255],
-                query_params=_compact(query or body),
-                data=_compact(body),
-                # Compact JSON: the Portail filters on substrings such as `"id":42`.
-                response=None if failed else answer,
-                errors=answer if failed else None,
-                status_code=response.status_code,
-            )
+            RequestLog.objects.create(**{name: _storable(value) for name, value in row.items()})
     except Exception:
         _logger.exception("Could not record request %s %s", request.method, request.path)
 

@@ -111,6 +111,17 @@ class TestRecording:
         assert json.loads(log.query_params) == {"token": MASK}
         assert SECRET not in stored_text(log)
 
+    def test_a_request_carrying_nul_characters_is_recorded(self, admin_client):
+        # PostgreSQL refuses NUL in text: storing them as sent would leave no trace of the request.
+        response = admin_client.patch(
+            "/users/%00/", {"firstname": "Je\x00anne"}, format="json", HTTP_USER_AGENT="agent\x00"
+        )
+        assert response.status_code in (400, 404)
+        log = RequestLog.objects.get()
+        assert (log.path, log.user_agent) == ("/users/\ufffd/", "agent\ufffd")
+        # In the JSON columns, NUL is the JSON escape `\u0000`: stored as sent.
+        assert json.loads(log.data) == {"firstname": "Je\x00anne"}
+
     def test_a_forged_forwarded_address_is_not_stored(self, admin_client):
         admin_client.post("/users/", NEW_USER, format="json", HTTP_X_FORWARDED_FOR="<script>, 10.0.0.1")
         assert RequestLog.objects.get().remote_addr == "127.0.0.1"
