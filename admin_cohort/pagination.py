@@ -13,7 +13,8 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
 
 class NegativeLimitOffsetPagination(pagination.LimitOffsetPagination):
-    """`limit` < 0 means everything (capped at PAGINATION_MAX_LIMIT); 0 or garbage means the default."""
+    """`limit` < 0 means everything; 0 or garbage means the default. No page holds more than
+    PAGINATION_MAX_LIMIT rows: the reference's uncapped `limit=100000000` makes one request load a whole table."""
 
     default_limit = 20
 
@@ -25,7 +26,7 @@ class NegativeLimitOffsetPagination(pagination.LimitOffsetPagination):
             return self.default_limit
         if limit < 0:
             return settings.PAGINATION_MAX_LIMIT
-        return limit or self.default_limit
+        return min(limit, settings.PAGINATION_MAX_LIMIT) or self.default_limit
 
     def get_offset(self, request) -> int:
         try:

@@ -246,6 +246,13 @@ class TestPagination:
     def test_explicit_limit_above_20(self, reader_client, big_tree):
         assert len(reader_client.get(f"{PERIMETERS}?limit=50").json()["results"]) == 50
 
+    def test_no_page_holds_more_than_the_maximum(self, reader_client, big_tree, settings):
+        settings.PAGINATION_MAX_LIMIT = 25
+        for limit in ("-1", "26", "99999999999999999999999"):
+            body = reader_client.get(f"{PERIMETERS}?limit={limit}").json()
+            assert (body["count"], len(body["results"])) == (56, 25)
+            assert dict(parse_qsl(urlsplit(body["next"]).query)) == {"limit": "25", "offset": "25"}
+
     def test_offset_pages_do_not_overlap(self, reader_client, big_tree):
         first = ids(reader_client.get(f"{PERIMETERS}?limit=30"))
         second = ids(reader_client.get(f"{PERIMETERS}?limit=30&offset=30"))
