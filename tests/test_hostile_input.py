@@ -1,0 +1,115 @@
+"""Every documented operation, called with hostile input by a full administrator and by a user without rights,
+answers below 500: a 500 on any input is a bug (wrong types, NUL characters, huge numbers, unknown ids...).
+
+The operations come from the OpenAPI document, so a new endpoint is covered the day it is added. Path ids are
+taken from the lists' answers (real objects) and from malformed values. Hostile values replace, one at a time,
+each field of a plausible body built from the documented fields, so that validation goes past the first
+required field.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from accesses.services.perimeter_tree import rebuild_closure
+from cohort.tests.builders import cohort_of, measure_of, snapshot_of
+from tests.factories import MaintenancePhaseFactory, PerimeterFactory, RoleFactory, UserFactory, grant
+
+HOSTILE_VALUES = [None, [], {"a": [1]}, "x" * 300, 10**20, "\x00", "2026-13-45"]
+HOSTILE_QUERY_VALUES = ["abc", "-1", "99999999999999999999999", "\x00", "2026-13-45,"]
+HOSTILE_IDS = ["abc", "0", "6f1e2d3c-0000-4000-8000-000000000000", "%00"]
+HOSTILE_BODIES = [{}, [], "x", 1]
+WRITE_METHODS = ("post", "put", "patch")
+PLAIN_VALUES = {"string": "x", "integer": 1, "number": 1, "boolean": False, "array": [], "object": {}}
+
+
+def _ids_in(body) -> list[str]:
+    """The ids of the first objects of a list's answer (paginated or bare)."""
+    items = body.get("results") if isinstance(body, dict) else body
+    ids = []
+    for item in (items if isinstance(items, list) else [])[:2]:
+        if isinstance(item, dict):
+            ids += [str(item[key]) for key in ("uuid", "id", "username") if isinstance(item.get(key), str | int)]
+    return ids
+
+
+class Api:
+    def __init__(self, client, schema: dict) -> None:
+        self.client, self.schema = client, schema
+        self.server_errors: list[str] = []
+
+    def call(self, method: str, url: str, body=None):
+        kwargs = {} if body is None else {"data": body, "format": "json"}
+        response = getattr(self.client, method)(url, **kwargs)
+        if response.status_code >= 500:
+            self.server_errors.append(f"{method.upper()} {url!r} {body!r} -> {response.status_code}")
+        return response
+
+    def resolved(self, spec: dict) -> dict:
+        if "$ref" in spec:
+            return self.schema["components"]["schemas"][spec["$ref"].rsplit("/", 1)[-1]]
+        return spec
+
+    def body_fields(self, operation: dict) -> dict:
+        for content in (operation.get("requestBody") or {}).get("content", {}).values():
+            return self.resolved(content.get("schema", {})).get("properties", {})
+        return {}
+
+    def plausible(self, spec: dict, known_uuid: str):
+        spec = self.resolved(spec)
+        if spec.get("enum"):
+            return spec["enum"][0]
+        formats = {"uuid": known_uuid, "date-time": "2026-01-01T00:00:00Z", "date": "2026-01-01"}
+        return formats.get(spec.get("format"), PLAIN_VALUES.get(spec.get("type"), "x"))
+
+
+@pytest.fixture
+def workspace(full_admin):
+    root = PerimeterFactory(id=1, cohort_id="100", level=1)
+    PerimeterFactory(id=2, cohort_id="101", parent=root, level=2)
+    rebuild_closure()
+    grant(full_admin, RoleFactory(right_read_patient_nominative=True, right_export_csv_xlsx_nominative=True), root)
+    count = measure_of(snapshot_of(full_admin, "101"), status="finished", measure=10)
+    cohort_of(count, status="finished", group_id="55")
+    MaintenancePhaseFactory()
+
+
+@pytest.mark.parametrize("caller", ["full administrator", "user without rights"])
+def test_no_operation_answers_500_on_hostile_input(
+    transactional_db, workspace, caller, admin_client, make_client, anonymous
+):
+    # Each request commits on its own, as in production: a caught database error cannot poison the next ones.
+    schema = anonymous.get("/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    api = Api(admin_client if caller == "full administrator" else make_client(UserFactory()), schema)
+    paths = schema["paths"]
+    ids_by_list = {}
+    for path in sorted(p for p in paths if "{" not in p and "get" in paths[p]):
+        response = api.call("get", path)
+        if response.status_code == 200 and response.get("Content-Type", "").startswith("application/json"):
+            ids_by_list[path] = _ids_in(response.json())
+    known_uuid = next((i for ids in ids_by_list.values() for i in ids if len(i) == 36), HOSTILE_IDS[2])
+
+    for path in sorted(paths):
+        urls = [path]
+        if "{" in path:
+            real_ids = ids_by_list.get(path[: path.index("{")], [])
+            urls = [re.sub(r"{\w+}", value, path) for value in real_ids + HOSTILE_IDS]
+        for url in urls:
+            for method, operation in paths[path].items():
+                if method == "get":
+                    api.call("get", url)
+                    for parameter in (p for p in operation.get("parameters", []) if p.get("in") == "query"):
+                        for value in HOSTILE_QUERY_VALUES:
+                            api.call("get", f"{url}?{parameter['name']}={value}")
+                elif method in WRITE_METHODS:
+                    fields = api.body_fields(operation)
+                    plausible = {name: api.plausible(spec, known_uuid) for name, spec in fields.items()}
+                    for body in HOSTILE_BODIES:
+                        api.call(method, url, body)
+                    for name in fields:
+                        for value in HOSTILE_VALUES:
+                            api.call(method, url, {**plausible, name: value})
+
+    assert api.server_errors == []
