@@ -66,8 +66,6 @@ def record_request(*, request, view_name: str, view_method: str, started_at: dat
         query = _plain(request.query_params) if hasattr(request, "query_params") else {}
         failed = response.status_code >= 400
         answer = _compact(getattr(response, "data", None))
-        # Within a transaction, a savepoint: a row that cannot be stored must not break the caller's transaction.
-        # Outside one (most requests), the INSERT alone, without a BEGIN and a COMMIT around it.
         row = {
             "user": user if authenticated else None,
             "username_persistent": user.username if authenticated else "Anonymous",
