@@ -11,6 +11,7 @@ DRF's serializers, the admin shell).
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Iterable, Mapping
 
 from django.db import models
@@ -51,12 +52,15 @@ class ChangedColumnsModel(models.Model):
         self._remember_loaded_columns()
 
     def _remember_loaded_columns(self) -> None:
+        # Every loaded row runs this, lists of thousands included: a shallow copy of the instance's attributes
+        # (the columns among them), deep only for the JSON columns, whose values can be changed in place.
         # Deferred fields are not in __dict__ and are not remembered: they count as changed once set.
-        self._loaded_columns = {
-            field.attname: _frozen(self.__dict__[field.attname])
-            for field in self._meta.concrete_fields
-            if field.attname in self.__dict__
-        }
+        loaded = self.__dict__.copy()
+        loaded.pop("_loaded_columns", None)
+        for attname in _json_attnames(type(self)):
+            if attname in loaded:
+                loaded[attname] = copy.deepcopy(loaded[attname])
+        self._loaded_columns = loaded
 
     def _columns_changed_since(self, loaded: Mapping[str, object]) -> list[str]:
         missing = object()
@@ -76,8 +80,9 @@ def update_columns(instance: models.Model, values: Mapping[str, object]) -> None
     instance.save()
 
 
-def _frozen(value: object) -> object:
-    return copy.deepcopy(value) if isinstance(value, (dict, list)) else value
+@functools.cache
+def _json_attnames(model: type[models.Model]) -> tuple[str, ...]:
+    return tuple(field.attname for field in model._meta.concrete_fields if isinstance(field, models.JSONField))
 
 
 def with_auto_now_stamps(instance: models.Model, columns: Iterable[str]) -> list[str]:
