@@ -1,5 +1,6 @@
 """Every documented operation, called with hostile input by a full administrator and by a user without rights,
 answers below 500: a 500 on any input is a bug (wrong types, NUL characters, huge numbers, unknown ids...).
+And no write operation lets a researcher change or delete another user's objects.
 
 The operations come from the OpenAPI document, so a new endpoint is covered the day it is added. Path ids are
 taken from the lists' answers (real objects) and from malformed values. Hostile values replace, one at a time,
@@ -12,7 +13,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.apps import apps
+from django.db import router
 
+from accesses.models import Perimeter
 from accesses.services.perimeter_tree import rebuild_closure
 from cohort.tests.builders import cohort_of, measure_of, snapshot_of
 from tests.factories import MaintenancePhaseFactory, PerimeterFactory, RoleFactory, UserFactory, grant
@@ -35,6 +39,10 @@ def _ids_in(body) -> list[str]:
     return ids
 
 
+def _a_uuid(ids_by_list: dict[str, list[str]]) -> str:
+    return next((i for ids in ids_by_list.values() for i in ids if len(i) == 36), HOSTILE_IDS[2])
+
+
 class Api:
     def __init__(self, client, schema: dict) -> None:
         self.client, self.schema = client, schema
@@ -46,6 +54,16 @@ class Api:
         if response.status_code >= 500:
             self.server_errors.append(f"{method.upper()} {url!r} {body!r} -> {response.status_code}")
         return response
+
+    def ids_by_list(self) -> dict[str, list[str]]:
+        """The ids of the first objects of every list this client may read, by list path."""
+        ids = {}
+        paths = self.schema["paths"]
+        for path in sorted(p for p in paths if "{" not in p and "get" in paths[p]):
+            response = self.call("get", path)
+            if response.status_code == 200 and response.get("Content-Type", "").startswith("application/json"):
+                ids[path] = _ids_in(response.json())
+        return ids
 
     def resolved(self, spec: dict) -> dict:
         if "$ref" in spec:
@@ -84,12 +102,8 @@ def test_no_operation_answers_500_on_hostile_input(
     schema = anonymous.get("/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     api = Api(admin_client if caller == "full administrator" else make_client(UserFactory()), schema)
     paths = schema["paths"]
-    ids_by_list = {}
-    for path in sorted(p for p in paths if "{" not in p and "get" in paths[p]):
-        response = api.call("get", path)
-        if response.status_code == 200 and response.get("Content-Type", "").startswith("application/json"):
-            ids_by_list[path] = _ids_in(response.json())
-    known_uuid = next((i for ids in ids_by_list.values() for i in ids if len(i) == 36), HOSTILE_IDS[2])
+    ids_by_list = api.ids_by_list()
+    known_uuid = _a_uuid(ids_by_list)
 
     for path in sorted(paths):
         urls = [path]
@@ -113,3 +127,53 @@ def test_no_operation_answers_500_on_hostile_input(
                             api.call(method, url, {**plausible, name: value})
 
     assert api.server_errors == []
+
+
+def _all_rows() -> dict[tuple[str, object], dict]:
+    """Every row of the default database, by (model, primary key)."""
+    rows = {}
+    for model in apps.get_models():
+        if router.db_for_read(model) != "default":
+            continue
+        for row in model._base_manager.values():
+            rows[(model._meta.label, row[model._meta.pk.attname])] = row
+    return rows
+
+
+def test_a_researcher_changes_nothing_of_anyone_else_through_any_operation(
+    transactional_db, workspace, admin_client, make_client, anonymous
+):
+    # Every write operation on the objects of another user (an administrator, who owns some of everything),
+    # by a researcher whose rights let them reach the cohort and export endpoints: nothing may change.
+    schema = anonymous.get("/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    ids_by_list = Api(admin_client, schema).ids_by_list()
+    researcher = UserFactory()
+    rights = {f"right_{name}": True for name in ("read_patient_nominative", "export_csv_xlsx_nominative")}
+    grant(researcher, RoleFactory(**rights), Perimeter.objects.get(id=2))
+    api = Api(make_client(researcher), schema)
+    known_uuid = _a_uuid(ids_by_list)
+    before = _all_rows()
+
+    paths = schema["paths"]
+    for path in sorted(p for p in paths if not p.startswith("/auth/")):  # a logout would end the session
+        urls = [path]
+        if "{" in path:
+            urls = [re.sub(r"{\w+}", value, path) for value in ids_by_list.get(path[: path.index("{")], [])]
+        for url in urls:
+            for method, operation in paths[path].items():
+                if method in WRITE_METHODS:
+                    fields = api.body_fields(operation)
+                    api.call(method, url, {name: api.plausible(spec, known_uuid) for name, spec in fields.items()})
+                elif method == "delete" and "{" in path:
+                    api.call(method, url)
+
+    after = _all_rows()
+    assert api.server_errors == []
+    assert {key: row for key, row in after.items() if key in before and before[key] != row} == {}
+    assert set(before) - set(after) == set()
+    # New rows: the audit trail, and what the researcher may create for themselves.
+    assert {
+        key: row
+        for key, row in after.items()
+        if key not in before and key[0] != "admin_cohort.RequestLog" and row.get("owner_id") != researcher.pk
+    } == {}
