@@ -26,7 +26,8 @@ HOSTILE_QUERY_VALUES = ["abc", "-1", "99999999999999999999999", "\x00", "2026-13
 HOSTILE_IDS = ["abc", "0", "6f1e2d3c-0000-4000-8000-000000000000", "%00"]
 HOSTILE_BODIES = [{}, [], "x", 1]
 WRITE_METHODS = ("post", "put", "patch")
-PLAIN_VALUES = {"string": "x", "integer": 1, "number": 1, "boolean": False, "array": [], "object": {}}
+FIELDS_NAMING_USERS = {"owner": "user", "recipients": "user", "provider": "user"}
+PLAIN_VALUES = {"string": "A name", "integer": 1, "number": 1, "boolean": False, "array": [], "object": {}}
 
 
 def _ids_in(body) -> list[str]:
@@ -75,12 +76,33 @@ class Api:
             return self.resolved(content.get("schema", {})).get("properties", {})
         return {}
 
-    def plausible(self, spec: dict, known_uuid: str):
-        spec = self.resolved(spec)
+    def plausible_body(self, operation: dict, ids_by_list: dict[str, list[str]]) -> dict:
+        """A value of the documented type for every field; a field naming a kind of object (`parent_folder`,
+        `cohort_ids`, `request_query_snapshot`...) gets the id of one such object from `ids_by_list`."""
+        return {
+            name: self._plausible(name, self.resolved(spec), ids_by_list)
+            for name, spec in self.body_fields(operation).items()
+        }
+
+    def _plausible(self, name: str, spec: dict, ids_by_list: dict[str, list[str]]):
         if spec.get("enum"):
             return spec["enum"][0]
-        formats = {"uuid": known_uuid, "date-time": "2026-01-01T00:00:00Z", "date": "2026-01-01"}
+        referenced = _referenced_id(name, ids_by_list)
+        if referenced is not None:
+            value = int(referenced) if spec.get("type") == "integer" and referenced.isdigit() else referenced
+            return [value] if spec.get("type") == "array" else value
+        formats = {"uuid": _a_uuid(ids_by_list), "date-time": "2026-01-01T00:00:00Z", "date": "2026-01-01"}
         return formats.get(spec.get("format"), PLAIN_VALUES.get(spec.get("type"), "x"))
+
+
+def _referenced_id(field_name: str, ids_by_list: dict[str, list[str]]) -> str | None:
+    """The first id listed at the path whose last segment names what the field refers to."""
+    wanted = FIELDS_NAMING_USERS.get(field_name) or field_name.removesuffix("_ids").removesuffix("_id")
+    for path, ids in sorted(ids_by_list.items()):
+        kind = path.rstrip("/").rsplit("/", 1)[-1].replace("-", "_").removesuffix("s")
+        if ids and (wanted == kind or wanted.endswith(f"_{kind}")):
+            return ids[0]
+    return None
 
 
 @pytest.fixture
@@ -103,7 +125,6 @@ def test_no_operation_answers_500_on_hostile_input(
     api = Api(admin_client if caller == "full administrator" else make_client(UserFactory()), schema)
     paths = schema["paths"]
     ids_by_list = api.ids_by_list()
-    known_uuid = _a_uuid(ids_by_list)
 
     for path in sorted(paths):
         urls = [path]
@@ -118,11 +139,10 @@ def test_no_operation_answers_500_on_hostile_input(
                         for value in HOSTILE_QUERY_VALUES:
                             api.call("get", f"{url}?{parameter['name']}={value}")
                 elif method in WRITE_METHODS:
-                    fields = api.body_fields(operation)
-                    plausible = {name: api.plausible(spec, known_uuid) for name, spec in fields.items()}
+                    plausible = api.plausible_body(operation, ids_by_list)
                     for body in HOSTILE_BODIES:
                         api.call(method, url, body)
-                    for name in fields:
+                    for name in plausible:
                         for value in HOSTILE_VALUES:
                             api.call(method, url, {**plausible, name: value})
 
@@ -144,14 +164,14 @@ def test_a_researcher_changes_nothing_of_anyone_else_through_any_operation(
     transactional_db, workspace, admin_client, make_client, anonymous
 ):
     # Every write operation on the objects of another user (an administrator, who owns some of everything),
-    # by a researcher whose rights let them reach the cohort and export endpoints: nothing may change.
+    # by a researcher whose rights let them reach the cohort and export endpoints, with bodies naming that
+    # user's objects (`parent_folder`, `owner`...): nothing of theirs may change, nothing new may point to it.
     schema = anonymous.get("/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     ids_by_list = Api(admin_client, schema).ids_by_list()
     researcher = UserFactory()
     rights = {f"right_{name}": True for name in ("read_patient_nominative", "export_csv_xlsx_nominative")}
     grant(researcher, RoleFactory(**rights), Perimeter.objects.get(id=2))
     api = Api(make_client(researcher), schema)
-    known_uuid = _a_uuid(ids_by_list)
     before = _all_rows()
 
     paths = schema["paths"]
@@ -162,8 +182,11 @@ def test_a_researcher_changes_nothing_of_anyone_else_through_any_operation(
         for url in urls:
             for method, operation in paths[path].items():
                 if method in WRITE_METHODS:
-                    fields = api.body_fields(operation)
-                    api.call(method, url, {name: api.plausible(spec, known_uuid) for name, spec in fields.items()})
+                    # Naming the other user as owner, then themselves: a refused owner must not hide the rest.
+                    body = api.plausible_body(operation, ids_by_list)
+                    api.call(method, url, body)
+                    if "owner" in body:
+                        api.call(method, url, {**body, "owner": researcher.pk})
                 elif method == "delete" and "{" in path:
                     api.call(method, url)
 
@@ -171,9 +194,18 @@ def test_a_researcher_changes_nothing_of_anyone_else_through_any_operation(
     assert api.server_errors == []
     assert {key: row for key, row in after.items() if key in before and before[key] != row} == {}
     assert set(before) - set(after) == set()
-    # New rows: the audit trail, and what the researcher may create for themselves.
-    assert {
-        key: row
-        for key, row in after.items()
-        if key not in before and key[0] != "admin_cohort.RequestLog" and row.get("owner_id") != researcher.pk
-    } == {}
+    # New rows: the audit trail, and what the researcher may create for themselves, on nothing of anyone else's.
+    created = {key: row for key, row in after.items() if key not in before and key[0] != "admin_cohort.RequestLog"}
+    assert {key: row for key, row in created.items() if row.get("owner_id") != researcher.pk} == {}
+    assert {key: row for key, row in created.items() if _foreign_references(key[0], row, after, researcher.pk)} == {}
+
+
+def _foreign_references(label: str, row: dict, rows: dict, owner_pk) -> list[str]:
+    """The foreign keys of `row` that point to a row owned by someone other than `owner_pk`."""
+    foreign = []
+    for field in apps.get_model(label)._meta.concrete_fields:
+        if field.is_relation and row.get(field.attname) is not None:
+            target = rows.get((field.related_model._meta.label, row[field.attname]), {})
+            if target.get("owner_id", owner_pk) != owner_pk:
+                foreign.append(field.name)
+    return foreign
