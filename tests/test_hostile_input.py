@@ -11,6 +11,7 @@ required field.
 from __future__ import annotations
 
 import re
+from datetime import time
 
 import pytest
 from django.apps import apps
@@ -18,7 +19,9 @@ from django.db import router
 
 from accesses.models import Perimeter
 from accesses.services.perimeter_tree import rebuild_closure
+from cohort.models import FeasibilityStudy, FhirFilter, RequestRefreshSchedule
 from cohort.tests.builders import cohort_of, measure_of, snapshot_of
+from exports.models import Datalab, Export, ExportTable, InfrastructureProvider
 from tests.factories import MaintenancePhaseFactory, PerimeterFactory, RoleFactory, UserFactory, grant
 
 HOSTILE_VALUES = [None, [], {"a": [1]}, "x" * 300, 10**20, "\x00", "2026-13-45"]
@@ -111,8 +114,21 @@ def workspace(full_admin):
     PerimeterFactory(id=2, cohort_id="101", parent=root, level=2)
     rebuild_closure()
     grant(full_admin, RoleFactory(right_read_patient_nominative=True, right_export_csv_xlsx_nominative=True), root)
-    count = measure_of(snapshot_of(full_admin, "101"), status="finished", measure=10)
-    cohort_of(count, status="finished", group_id="55")
+    snapshot = snapshot_of(full_admin, "101")
+    cohort = cohort_of(measure_of(snapshot, status="finished", measure=10), status="finished", group_id="55")
+    FeasibilityStudy.objects.create(owner=full_admin, request_query_snapshot=snapshot, request_job_status="finished")
+    RequestRefreshSchedule.objects.create(
+        owner=full_admin, request_snapshot=snapshot, refresh_time=time(10), refresh_frequency="daily"
+    )
+    FhirFilter.objects.create(
+        owner=full_admin, name="Filter", fhir_resource="Condition", fhir_version="4.0", query_version="v1.4.4"
+    )
+    provider = InfrastructureProvider.objects.create(name="Provider")
+    Datalab.objects.create(name="datalab01", infrastructure_provider=provider)
+    export = Export.objects.create(
+        owner=full_admin, output_format="csv", nominative=True, request_job_status="finished", target_name="e"
+    )
+    ExportTable.objects.create(export=export, name="person", cohort_result_source=cohort)
     MaintenancePhaseFactory()
 
 
