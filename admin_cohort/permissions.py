@@ -11,9 +11,15 @@ class IsFullAdmin(permissions.BasePermission):
 
 
 class UsersPermission(permissions.BasePermission):
-    """Reads for any authenticated user (the queryset narrows what they see); writes for user managers."""
+    """Reads for any authenticated user (the queryset narrows what they see); writes for user managers.
+
+    The username check, which looks people up in the identity directory, is for user managers too: it serves
+    the Portail's user-creation form only, and the reference opens the directory to anyone (spec 01 §24.8).
+    """
 
     def has_permission(self, request, view) -> bool:
+        if getattr(view, "action", None) == "check":
+            return rights.can_manage_users(request.user)
         if request.method in permissions.SAFE_METHODS:
             return rights.is_authenticated(request.user)
         if request.method in ("POST", "PATCH"):

@@ -138,10 +138,22 @@ def test_machine_users_never_log_in_with_a_password(anonymous, directory, settin
 # -- identity hook: GET /users/{username}/check/ ---------------------------------------------------------
 
 
-def test_check_existing_user(user_client, directory):
+@pytest.fixture
+def manager_client(make_client, user_manager):
+    return make_client(user_manager)
+
+
+def test_only_user_managers_may_look_usernames_up(user_client, anonymous, directory):
+    # The form that calls it creates users: the directory's names and e-mails are not for every user.
+    assert user_client.get("/users/4200001/check/").status_code == 403
+    assert anonymous.get("/users/4200001/check/").status_code == 403
+    assert directory.requests == []
+
+
+def test_check_existing_user(manager_client, directory):
     UserFactory(username="4200002", firstname="Bob", lastname="DURAND", email="bob@example.org")
 
-    response = user_client.get("/users/4200002/check/")
+    response = manager_client.get("/users/4200002/check/")
 
     assert response.status_code == 200
     assert response.json() == {
@@ -156,23 +168,23 @@ def test_check_existing_user(user_client, directory):
 
 
 @pytest.mark.parametrize("username", ["%21%40%23%24%25%5E%26%2A%28%29", "abc123", "%20123"])
-def test_check_invalid_username_format(user_client, directory, username):
-    response = user_client.get(f"/users/{username}/check/")
+def test_check_invalid_username_format(manager_client, directory, username):
+    response = manager_client.get(f"/users/{username}/check/")
 
     assert response.status_code == 400
     assert response.json() == {"message": "Invalid username format"}
     assert directory.requests == []
 
 
-def test_check_username_the_database_cannot_store(user_client, directory):
-    response = user_client.get("/users/1%00/check/")
+def test_check_username_the_database_cannot_store(manager_client, directory):
+    response = manager_client.get("/users/1%00/check/")
 
     assert response.status_code == 400
     assert directory.requests == []
 
 
-def test_check_user_found_in_the_directory(user_client, directory):
-    response = user_client.get("/users/4200001/check/")
+def test_check_user_found_in_the_directory(manager_client, directory):
+    response = manager_client.get("/users/4200001/check/")
 
     assert response.status_code == 200
     assert response.json() == {
@@ -190,27 +202,27 @@ def test_check_user_found_in_the_directory(user_client, directory):
 
 
 @pytest.mark.parametrize("username", ["4299999", "4" * 200])
-def test_check_user_unknown_to_the_directory(user_client, directory, username):
-    response = user_client.get(f"/users/{username}/check/")
+def test_check_user_unknown_to_the_directory(manager_client, directory, username):
+    response = manager_client.get(f"/users/{username}/check/")
 
     assert response.status_code == 404
     assert response.json() == {"message": "User not found"}
 
 
-def test_check_without_identity_hook(user_client, directory, settings):
+def test_check_without_identity_hook(manager_client, directory, settings):
     settings.USER_IDENTITY_HOOKS = []
 
-    response = user_client.get("/users/4200001/check/")
+    response = manager_client.get("/users/4200001/check/")
 
     assert response.status_code == 404
     assert response.json() == {"message": "User not found"}
     assert directory.requests == []
 
 
-def test_check_skips_an_unimportable_hook(user_client, directory, settings):
+def test_check_skips_an_unimportable_hook(manager_client, directory, settings):
     settings.USER_IDENTITY_HOOKS = [MISSING_HOOK, IDENTITY_HOOK]
 
-    response = user_client.get("/users/4200001/check/")
+    response = manager_client.get("/users/4200001/check/")
 
     assert response.status_code == 200
     assert response.json()["found"] is True
@@ -225,10 +237,10 @@ DIRECTORY_FAILURES = {
 
 
 @pytest.mark.parametrize("reply", DIRECTORY_FAILURES.values(), ids=DIRECTORY_FAILURES.keys())
-def test_check_when_the_directory_fails(user_client, directory, reply):
+def test_check_when_the_directory_fails(manager_client, directory, reply):
     directory.reply("POST", "/user/info", reply)
 
-    response = user_client.get("/users/4200001/check/")
+    response = manager_client.get("/users/4200001/check/")
 
     assert response.status_code == 502
     assert set(response.json()) == {"message"}
@@ -242,19 +254,19 @@ def identity_hook_returning_extra_attributes(username: str) -> dict:
     return {"username": username, "firstname": "Eve", "lastname": "ROUX", "email": "e@ex.org", "ssn": "1 85 05"}
 
 
-def test_check_when_a_custom_hook_answers_a_non_dict(user_client, settings):
+def test_check_when_a_custom_hook_answers_a_non_dict(manager_client, settings):
     settings.USER_IDENTITY_HOOKS = [f"{__name__}.identity_hook_returning_a_list"]
 
-    response = user_client.get("/users/4200001/check/")
+    response = manager_client.get("/users/4200001/check/")
 
     assert response.status_code == 502
     assert set(response.json()) == {"message"}
 
 
-def test_check_returns_only_the_identity_fields(user_client, settings):
+def test_check_returns_only_the_identity_fields(manager_client, settings):
     settings.USER_IDENTITY_HOOKS = [f"{__name__}.identity_hook_returning_extra_attributes"]
 
-    response = user_client.get("/users/4200001/check/")
+    response = manager_client.get("/users/4200001/check/")
 
     assert response.status_code == 200
     assert response.json() == {
@@ -267,10 +279,10 @@ def test_check_returns_only_the_identity_fields(user_client, settings):
     }
 
 
-def test_check_when_the_directory_is_down(user_client, directory, settings):
+def test_check_when_the_directory_is_down(manager_client, directory, settings):
     settings.IDENTITY_SERVER_URL = closed_port_url()
 
-    response = user_client.get("/users/4200001/check/")
+    response = manager_client.get("/users/4200001/check/")
 
     assert response.status_code == 502
     assert set(response.json()) == {"message"}
