@@ -1,6 +1,6 @@
 """Every documented operation, called with hostile input by a full administrator and by a user without rights,
 answers below 500: a 500 on any input is a bug (wrong types, NUL characters, huge numbers, unknown ids...).
-And no write operation lets a researcher change or delete another user's objects.
+And no operation lets a researcher read, change or delete another user's workspace objects and exports.
 
 The operations come from the OpenAPI document, so a new endpoint is covered the day it is added. Path ids are
 taken from the lists' answers (real objects) and from malformed values. Hostile values replace, one at a time,
@@ -30,6 +30,9 @@ HOSTILE_IDS = ["abc", "0", "6f1e2d3c-0000-4000-8000-000000000000", "%00"]
 HOSTILE_BODIES = [{}, [], "x", 1]
 WRITE_METHODS = ("post", "put", "patch")
 FIELDS_NAMING_USERS = {"owner": "user", "recipients": "user", "provider": "user"}
+# Where each user's own objects live; datalabs and infrastructure providers are shared, managed by admins.
+PRIVATE_PREFIXES = ("/cohort/", "/exports/")
+SHARED_LISTS = {"/exports/datalabs/", "/exports/infrastructure-providers/"}
 PLAIN_VALUES = {"string": "A name", "integer": 1, "number": 1, "boolean": False, "array": [], "object": {}}
 
 
@@ -225,3 +228,34 @@ def _foreign_references(label: str, row: dict, rows: dict, owner_pk) -> list[str
             if target.get("owner_id", owner_pk) != owner_pk:
                 foreign.append(field.name)
     return foreign
+
+
+def test_a_researcher_reads_nothing_of_anyone_else_through_any_operation(
+    transactional_db, workspace, admin_client, make_client, anonymous
+):
+    # Every read of the workspace and export endpoints, lists and details, asked with the ids of another user's
+    # objects: no answer may carry one of those ids (a 404, or a list of the researcher's own objects).
+    schema = anonymous.get("/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    ids_by_list = Api(admin_client, schema).ids_by_list()
+    private = {
+        path: ids for path, ids in ids_by_list.items() if path.startswith(PRIVATE_PREFIXES) and path not in SHARED_LISTS
+    }
+    private_ids = {value for ids in private.values() for value in ids}
+    assert sum(bool(ids) for ids in private.values()) >= 10  # the workspace gives the sweep something to find
+    researcher = UserFactory()
+    grant(researcher, RoleFactory(right_read_patient_nominative=True), Perimeter.objects.get(id=2))
+    api = Api(make_client(researcher), schema)
+
+    leaks = []
+    for path, operations in sorted(schema["paths"].items()):
+        if "get" not in operations or not path.startswith(PRIVATE_PREFIXES) or path in SHARED_LISTS:
+            continue
+        urls = [path]
+        if "{" in path:
+            urls = [re.sub(r"{\w+}", value, path) for value in ids_by_list.get(path[: path.index("{")], [])]
+        for url in urls:
+            response = api.call("get", url)
+            answer = response.content.decode(errors="replace")
+            leaks += [f"GET {url} -> {value}" for value in private_ids if value in answer]
+    assert api.server_errors == []
+    assert leaks == []
