@@ -11,6 +11,7 @@ required field.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import time
 
 import pytest
@@ -112,6 +113,19 @@ def _referenced_id(field_name: str, ids_by_list: dict[str, list[str]]) -> str | 
 
 
 @pytest.fixture
+def schema(anonymous) -> dict:
+    return anonymous.get("/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+
+def _urls(path: str, ids_by_list: dict[str, list[str]], extra_ids: Iterable[str] = ()) -> list[str]:
+    """`path` itself, or, for a detail path, one URL per id listed at its list path (and per `extra_ids`)."""
+    if "{" not in path:
+        return [path]
+    ids = ids_by_list.get(path[: path.index("{")], []) + list(extra_ids)
+    return [re.sub(r"{\w+}", value, path) for value in ids]
+
+
+@pytest.fixture
 def workspace(full_admin):
     root = PerimeterFactory(id=1, cohort_id="100", level=1)
     PerimeterFactory(id=2, cohort_id="101", parent=root, level=2)
@@ -137,20 +151,15 @@ def workspace(full_admin):
 
 @pytest.mark.parametrize("caller", ["full administrator", "user without rights"])
 def test_no_operation_answers_500_on_hostile_input(
-    transactional_db, workspace, caller, admin_client, make_client, anonymous
+    transactional_db, workspace, schema, caller, admin_client, make_client
 ):
     # Each request commits on its own, as in production: a caught database error cannot poison the next ones.
-    schema = anonymous.get("/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     api = Api(admin_client if caller == "full administrator" else make_client(UserFactory()), schema)
     paths = schema["paths"]
     ids_by_list = api.ids_by_list()
 
     for path in sorted(paths):
-        urls = [path]
-        if "{" in path:
-            real_ids = ids_by_list.get(path[: path.index("{")], [])
-            urls = [re.sub(r"{\w+}", value, path) for value in real_ids + HOSTILE_IDS]
-        for url in urls:
+        for url in _urls(path, ids_by_list, HOSTILE_IDS):
             for method, operation in paths[path].items():
                 if method == "get":
                     api.call("get", url)
@@ -180,12 +189,11 @@ def _all_rows() -> dict[tuple[str, object], dict]:
 
 
 def test_a_researcher_changes_nothing_of_anyone_else_through_any_operation(
-    transactional_db, workspace, admin_client, make_client, anonymous
+    transactional_db, workspace, schema, admin_client, make_client
 ):
     # Every write operation on the objects of another user (an administrator, who owns some of everything),
     # by a researcher whose rights let them reach the cohort and export endpoints, with bodies naming that
     # user's objects (`parent_folder`, `owner`...): nothing of theirs may change, nothing new may point to it.
-    schema = anonymous.get("/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     ids_by_list = Api(admin_client, schema).ids_by_list()
     researcher = UserFactory()
     rights = {f"right_{name}": True for name in ("read_patient_nominative", "export_csv_xlsx_nominative")}
@@ -195,10 +203,7 @@ def test_a_researcher_changes_nothing_of_anyone_else_through_any_operation(
 
     paths = schema["paths"]
     for path in sorted(p for p in paths if not p.startswith("/auth/")):  # a logout would end the session
-        urls = [path]
-        if "{" in path:
-            urls = [re.sub(r"{\w+}", value, path) for value in ids_by_list.get(path[: path.index("{")], [])]
-        for url in urls:
+        for url in _urls(path, ids_by_list):
             for method, operation in paths[path].items():
                 if method in WRITE_METHODS:
                     # Naming the other user as owner, then themselves: a refused owner must not hide the rest.
@@ -231,11 +236,10 @@ def _foreign_references(label: str, row: dict, rows: dict, owner_pk) -> list[str
 
 
 def test_a_researcher_reads_nothing_of_anyone_else_through_any_operation(
-    transactional_db, workspace, admin_client, make_client, anonymous
+    transactional_db, workspace, schema, admin_client, make_client
 ):
     # Every read of the workspace and export endpoints, lists and details, asked with the ids of another user's
     # objects: no answer may carry one of those ids (a 404, or a list of the researcher's own objects).
-    schema = anonymous.get("/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     ids_by_list = Api(admin_client, schema).ids_by_list()
     private = {
         path: ids for path, ids in ids_by_list.items() if path.startswith(PRIVATE_PREFIXES) and path not in SHARED_LISTS
@@ -250,10 +254,7 @@ def test_a_researcher_reads_nothing_of_anyone_else_through_any_operation(
     for path, operations in sorted(schema["paths"].items()):
         if "get" not in operations or not path.startswith(PRIVATE_PREFIXES) or path in SHARED_LISTS:
             continue
-        urls = [path]
-        if "{" in path:
-            urls = [re.sub(r"{\w+}", value, path) for value in ids_by_list.get(path[: path.index("{")], [])]
-        for url in urls:
+        for url in _urls(path, ids_by_list):
             response = api.call("get", url)
             answer = response.content.decode(errors="replace")
             leaks += [f"GET {url} -> {value}" for value in private_ids if value in answer]
