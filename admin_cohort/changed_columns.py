@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from django.db import models
 
@@ -34,7 +34,14 @@ class ChangedColumnsModel(models.Model):
 
     def refresh_from_db(self, using=None, fields=None, from_queryset=None) -> None:
         super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
-        self._remember_loaded_columns()
+        loaded = self.__dict__.get("_loaded_columns")
+        if fields is None or loaded is None:
+            self._remember_loaded_columns()
+            return
+        # A partial refresh (Django's own, when a deferred field is read) reloads those columns only: the others
+        # keep their unsaved changes, which the next save must still write.
+        fresh = self._loaded_values()
+        loaded.update({attname: fresh[attname] for attname in fields if attname in fresh})
 
     def save(self, *args, **kwargs) -> None:
         loaded = self.__dict__.get("_loaded_columns")
@@ -47,20 +54,23 @@ class ChangedColumnsModel(models.Model):
             and self.pk is not None
             and self.pk == loaded.get(self._meta.pk.attname)
         ):
-            kwargs["update_fields"] = with_auto_now_stamps(self, self._columns_changed_since(loaded))
+            kwargs["update_fields"] = [*self._columns_changed_since(loaded), *_auto_now_names(type(self))]
         super().save(*args, **kwargs)
         self._remember_loaded_columns()
 
     def _remember_loaded_columns(self) -> None:
+        self._loaded_columns = self._loaded_values()
+
+    def _loaded_values(self) -> dict[str, object]:
         # Every loaded row runs this, lists of thousands included: a shallow copy of the instance's attributes
         # (the columns among them), deep only for the JSON columns, whose values can be changed in place.
         # Deferred fields are not in __dict__ and are not remembered: they count as changed once set.
-        loaded = self.__dict__.copy()
-        loaded.pop("_loaded_columns", None)
+        values = self.__dict__.copy()
+        values.pop("_loaded_columns", None)
         for attname in _json_attnames(type(self)):
-            if attname in loaded:
-                loaded[attname] = copy.deepcopy(loaded[attname])
-        self._loaded_columns = loaded
+            if attname in values:
+                values[attname] = copy.deepcopy(values[attname])
+        return values
 
     def _columns_changed_since(self, loaded: Mapping[str, object]) -> list[str]:
         missing = object()
@@ -85,7 +95,7 @@ def _json_attnames(model: type[models.Model]) -> tuple[str, ...]:
     return tuple(field.attname for field in model._meta.concrete_fields if isinstance(field, models.JSONField))
 
 
-def with_auto_now_stamps(instance: models.Model, columns: Iterable[str]) -> list[str]:
-    """`columns` (field names) and the model's `auto_now` timestamps, which every save refreshes."""
-    stamps = [field.name for field in instance._meta.concrete_fields if getattr(field, "auto_now", False)]
-    return list(dict.fromkeys([*columns, *stamps]))
+@functools.cache
+def _auto_now_names(model: type[models.Model]) -> tuple[str, ...]:
+    """The `auto_now` timestamps, which every save refreshes."""
+    return tuple(field.name for field in model._meta.concrete_fields if getattr(field, "auto_now", False))

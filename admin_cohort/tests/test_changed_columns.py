@@ -93,6 +93,18 @@ def test_a_deferred_field_set_later_is_saved(cohort):
 
 
 @pytest.mark.django_db
+def test_reading_a_deferred_field_keeps_the_changes_made_before(cohort):
+    # Django loads a deferred field with a partial refresh: it must not make earlier changes look saved.
+    loaded = CohortResult.objects.only("uuid", "name").get(pk=cohort.pk)
+    loaded.name = "Renamed"
+    assert loaded.description == cohort.description  # reading it loads the deferred column
+    loaded.refresh_from_db(fields=["favorite"])
+    loaded.save()
+
+    assert CohortResult.objects.get(pk=cohort.pk).name == "Renamed"
+
+
+@pytest.mark.django_db
 def test_a_json_value_changed_in_place_is_saved(cohort):
     measure = DatedMeasure.objects.get(pk=cohort.dated_measure_id)
     measure.extra = {"stage": ["criteria"]}
