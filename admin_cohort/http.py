@@ -18,6 +18,18 @@ class _TimeoutSession(requests.Session):
         kwargs.setdefault("timeout", self._timeout)
         return super().request(method, url, **kwargs)
 
+    def close(self) -> None:
+        """Also closes the idle kept-alive connections: urllib3 forgets its pools on close without closing them,
+        and their sockets would stay open until garbage-collected. A connection still reading an answer is not
+        in its pool, and stays open until that answer is closed."""
+        for adapter in self.adapters.values():
+            pools = adapter.poolmanager.pools
+            for key in pools.keys():  # noqa: SIM118 (urllib3's pool container refuses iteration)
+                pool = pools.get(key)
+                if pool is not None:
+                    pool.close()
+        super().close()
+
 
 def http_session(timeout: float = DEFAULT_TIMEOUT_SECONDS, retries: int = 2) -> requests.Session:
     """Retries only failed connections and idempotent methods' 502/503/504: a POST is never sent twice."""

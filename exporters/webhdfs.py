@@ -65,15 +65,20 @@ class WebHdfsStorage:
         return status
 
     def open(self, path: str) -> StoredFile:
-        status = self.file_status(path)
-        if status.get("type") != "FILE" or not isinstance(status.get("length"), int):
-            raise StorageError(f"{path} is not a file")
-        # The namenode redirects to a datanode, which sends the content.
-        response = self._call("GET", path, {"op": "OPEN", "offset": 0}, stream=True)
-        if response.status_code != 200:
-            with response:
-                raise StorageError(_remote_error(response))
-        return StoredFile(size=status["length"], chunks=_Chunks(response))
+        """Once its chunks are exhausted or closed, or when it cannot be opened, no connection stays open."""
+        try:
+            status = self.file_status(path)
+            if status.get("type") != "FILE" or not isinstance(status.get("length"), int):
+                raise StorageError(f"{path} is not a file")
+            # The namenode redirects to a datanode, which sends the content.
+            response = self._call("GET", path, {"op": "OPEN", "offset": 0}, stream=True)
+            if response.status_code != 200:
+                with response:
+                    raise StorageError(_remote_error(response))
+        except StorageError:
+            self.close()
+            raise
+        return StoredFile(size=status["length"], chunks=_Chunks(response, self))
 
     def delete(self, path: str) -> bool:
         """WebHDFS answers `{"boolean": false}` when there is no such file."""
@@ -82,6 +87,10 @@ class WebHdfsStorage:
         if not isinstance(deleted, bool):
             raise StorageError(_remote_error(response))
         return deleted
+
+    def close(self) -> None:
+        """Closes the connections kept alive for the next requests (the storage stays usable)."""
+        self._session.close()
 
     def _call(self, method: str, path: str, params: dict, **kwargs) -> requests.Response:
         url = f"{self._base_url}/webhdfs/v1{quote('/' + path.lstrip('/'))}"
@@ -92,13 +101,14 @@ class WebHdfsStorage:
 
 
 class _Chunks(Iterator[bytes]):
-    """The content in chunks of at most CHUNK_SIZE bytes; closes the connection once exhausted or closed.
+    """The content in chunks of at most CHUNK_SIZE bytes; closes the storage's connections once exhausted or closed.
 
     An iterator object rather than a generator: closing a generator that never started runs none of its code,
     which would leave the connection open when a client goes away before the first chunk."""
 
-    def __init__(self, response: requests.Response) -> None:
+    def __init__(self, response: requests.Response, storage: WebHdfsStorage) -> None:
         self._response = response
+        self._storage = storage
         self._chunks = response.iter_content(CHUNK_SIZE)
 
     def __next__(self) -> bytes:
@@ -113,6 +123,7 @@ class _Chunks(Iterator[bytes]):
 
     def close(self) -> None:
         self._response.close()
+        self._storage.close()
 
 
 def _remote_error(response: requests.Response) -> str:

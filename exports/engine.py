@@ -59,7 +59,7 @@ class ExportStep(Protocol):
 @dataclass(frozen=True)
 class StoredFile:
     size: int
-    chunks: Iterator[bytes]  # closes the connection once exhausted or closed
+    chunks: Iterator[bytes]  # closes the storage's connections once exhausted or closed
 
 
 class Storage(Protocol):
@@ -68,6 +68,9 @@ class Storage(Protocol):
 
     def delete(self, path: str) -> bool:
         """Deletes a stored file: False when there was no such file; raises StorageError."""
+
+    def close(self) -> None:
+        """Closes the connections kept for the next calls (the storage stays usable)."""
 
 
 class ExportEngine(Protocol):

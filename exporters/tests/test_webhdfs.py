@@ -110,6 +110,25 @@ class TestDownload:
         stored.chunks.close()
         webhdfs.wait_for_no_open_stream()
 
+    def test_a_file_read_to_the_end_leaves_no_connection_open(self, webhdfs):
+        # Kept alive, the namenode's connection would stay open as long as the file object lives.
+        webhdfs.write_file(ARCHIVE, b"zip")
+        stored = export_engine().storage().open(ARCHIVE)
+        assert b"".join(stored.chunks) == b"zip"
+        webhdfs.wait_for_no_open_connection()
+
+    def test_a_file_closed_before_its_end_leaves_no_connection_open(self, webhdfs):
+        webhdfs.create_file(ARCHIVE, 100_000_000)
+        stored = export_engine().storage().open(ARCHIVE)
+        next(stored.chunks)
+        stored.chunks.close()
+        webhdfs.wait_for_no_open_connection()
+
+    def test_a_file_that_cannot_be_opened_leaves_no_connection_open(self, webhdfs):
+        storage = export_engine().storage()
+        storage_error(lambda: storage.open("/exports/csv/gone.zip"))
+        webhdfs.wait_for_no_open_connection()
+
     def test_a_missing_file(self, webhdfs):
         reason = storage_error(lambda: export_engine().storage().open("/exports/csv/gone.zip"))
         assert reason == "File does not exist: /exports/csv/gone.zip"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import closing
 from datetime import timedelta
 
 from django.conf import settings
@@ -40,18 +41,19 @@ def delete_expired_files() -> tuple[int, int]:
         _logger.error("Exported files not cleaned, no storage available: %s", error)
         return 0, len(exports)
     deleted = failed = 0
-    for export in exports:
-        path = f"{export.target_full_path}.zip"
-        try:
-            if not storage.delete(path):
-                # Deleted by hand, or never written: the export is cleaned all the same, or it is retried for ever.
-                _logger.warning("Files of export %s were already gone (%s)", export.pk, path)
-        except StorageError as error:
-            _logger.error("Files of export %s not deleted: %s", export.pk, error)
-            failed += 1
-            continue
-        with transaction.atomic():
-            Export.objects.filter(pk=export.pk).update(clean_datetime=timezone.now())
-            notifications.files_deleted(export)
-        deleted += 1
+    with closing(storage):
+        for export in exports:
+            path = f"{export.target_full_path}.zip"
+            try:
+                if not storage.delete(path):
+                    # Deleted by hand, or never written: the export is cleaned all the same, or retried for ever.
+                    _logger.warning("Files of export %s were already gone (%s)", export.pk, path)
+            except StorageError as error:
+                _logger.error("Files of export %s not deleted: %s", export.pk, error)
+                failed += 1
+                continue
+            with transaction.atomic():
+                Export.objects.filter(pk=export.pk).update(clean_datetime=timezone.now())
+                notifications.files_deleted(export)
+            deleted += 1
     return deleted, failed

@@ -41,6 +41,7 @@ class MemoryStorage:
     files: dict[str, bytes] = field(default_factory=dict)
     broken: set[str] = field(default_factory=set)  # paths whose deletion fails
     deleted: list[str] = field(default_factory=list)
+    closes: int = 0  # calls of close(): the connections a real storage keeps
 
     def open(self, path: str) -> StoredFile:
         if path not in self.files:
@@ -55,6 +56,9 @@ class MemoryStorage:
         del self.files[path]
         self.deleted.append(path)
         return True
+
+    def close(self) -> None:
+        self.closes += 1
 
 
 @dataclass

@@ -394,6 +394,7 @@ class TestCleanup:
         assert reload(expired).clean_datetime is not None
         assert reload(broken).clean_datetime is None and reload(recent).clean_datetime is None
         assert subjects() == ["[Cohorte 123456] Confirmation de suppression de fichiers exportés"]
+        assert engine.files.closes == 1  # its connections closed once the round is done
 
     def test_a_file_already_gone_is_recorded_as_cleaned(self, make_export, django_capture_on_commit_callbacks):
         export = make_export(request_job_status=JobStatus.FINISHED, is_user_notified=True)

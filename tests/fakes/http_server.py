@@ -104,6 +104,9 @@ class FakeServer(LoopbackServer):
         self.requests: list[RecordedRequest] = []
         self._routes: list[_Route] = []
         self._lock = threading.Lock()
+        # Connections of clients not closed yet (kept alive between requests, or sending an answer).
+        self.open_connections = 0
+        self._connections_changed = threading.Condition()
 
     # -- configuration -------------------------------------------------------------------------------
 
@@ -142,6 +145,17 @@ class FakeServer(LoopbackServer):
 
     # -- dispatch ------------------------------------------------------------------------------------
 
+    def wait_for_no_open_connection(self, timeout: float = 10) -> None:
+        """Waits until every client has closed its connections (a keep-alive one included)."""
+        with self._connections_changed:
+            if not self._connections_changed.wait_for(lambda: self.open_connections == 0, timeout):
+                raise TimeoutError(f"{self.open_connections} connection(s) still open")
+
+    def _count_connection(self, change: int) -> None:
+        with self._connections_changed:
+            self.open_connections += change
+            self._connections_changed.notify_all()
+
     def _dispatch(self, request: RecordedRequest) -> Reply | StreamingReply:
         with self._lock:
             self.requests.append(request)
@@ -156,6 +170,16 @@ class FakeServer(LoopbackServer):
 def _handler_class(server: FakeServer) -> type[BaseHTTPRequestHandler]:
     class _Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            server._count_connection(+1)
+            super().setup()
+
+        def finish(self) -> None:
+            try:
+                super().finish()
+            finally:
+                server._count_connection(-1)
 
         def _handle(self) -> None:
             split = urlsplit(self.path)
