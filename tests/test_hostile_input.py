@@ -143,36 +143,59 @@ def _urls(path: str, ids_by_list: dict[str, list[str]], extra_ids: Iterable[str]
     return [re.sub(r"{\w+}", value, path) for value in ids]
 
 
+def own_objects(owner) -> None:
+    """One of each kind of workspace object and export of `owner`, on perimeter 2's cohort."""
+    snapshot = snapshot_of(owner, "101")
+    cohort = cohort_of(measure_of(snapshot, status="finished", measure=10), status="finished", group_id="55")
+    FeasibilityStudy.objects.create(owner=owner, request_query_snapshot=snapshot, request_job_status="finished")
+    RequestRefreshSchedule.objects.create(
+        owner=owner, request_snapshot=snapshot, refresh_time=time(10), refresh_frequency="daily"
+    )
+    FhirFilter.objects.create(
+        owner=owner, name="Filter", fhir_resource="Condition", fhir_version="4.0", query_version="v1.4.4"
+    )
+    export = Export.objects.create(
+        owner=owner, output_format="csv", nominative=True, request_job_status="finished", target_name="e"
+    )
+    ExportTable.objects.create(export=export, name="person", cohort_result_source=cohort)
+
+
+def a_researcher() -> object:
+    """A user who may read and export the patients of perimeter 2 (not of its parent, perimeter 1)."""
+    researcher = UserFactory()
+    rights = {f"right_{name}": True for name in ("read_patient_nominative", "export_csv_xlsx_nominative")}
+    grant(researcher, RoleFactory(**rights), Perimeter.objects.get(id=2))
+    return researcher
+
+
 @pytest.fixture
 def workspace(full_admin):
     root = PerimeterFactory(id=1, cohort_id="100", level=1)
     PerimeterFactory(id=2, cohort_id="101", parent=root, level=2)
     rebuild_closure()
     grant(full_admin, RoleFactory(right_read_patient_nominative=True, right_export_csv_xlsx_nominative=True), root)
-    snapshot = snapshot_of(full_admin, "101")
-    cohort = cohort_of(measure_of(snapshot, status="finished", measure=10), status="finished", group_id="55")
-    FeasibilityStudy.objects.create(owner=full_admin, request_query_snapshot=snapshot, request_job_status="finished")
-    RequestRefreshSchedule.objects.create(
-        owner=full_admin, request_snapshot=snapshot, refresh_time=time(10), refresh_frequency="daily"
-    )
-    FhirFilter.objects.create(
-        owner=full_admin, name="Filter", fhir_resource="Condition", fhir_version="4.0", query_version="v1.4.4"
-    )
+    own_objects(full_admin)
     provider = InfrastructureProvider.objects.create(name="Provider")
     Datalab.objects.create(name="datalab01", infrastructure_provider=provider)
-    export = Export.objects.create(
-        owner=full_admin, output_format="csv", nominative=True, request_job_status="finished", target_name="e"
-    )
-    ExportTable.objects.create(export=export, name="person", cohort_result_source=cohort)
     MaintenancePhaseFactory()
 
 
-@pytest.mark.parametrize("caller", ["full administrator", "user without rights"])
+def _caller(kind: str, full_admin):
+    if kind == "full administrator":
+        return full_admin
+    if kind == "researcher":  # rights on part of the tree, and objects of their own: the rights checks run
+        researcher = a_researcher()
+        own_objects(researcher)
+        return researcher
+    return UserFactory()
+
+
+@pytest.mark.parametrize("caller", ["full administrator", "researcher", "user without rights"])
 def test_no_operation_answers_500_on_hostile_input(
-    transactional_db, workspace, schema, caller, admin_client, make_client
+    transactional_db, workspace, schema, caller, full_admin, make_client
 ):
     # Each request commits on its own, as in production: a caught database error cannot poison the next ones.
-    api = Api(admin_client if caller == "full administrator" else make_client(UserFactory()), schema)
+    api = Api(make_client(_caller(caller, full_admin)), schema)
     paths = schema["paths"]
     ids_by_list = api.ids_by_list()
 
@@ -213,9 +236,7 @@ def test_a_researcher_changes_nothing_of_anyone_else_through_any_operation(
     # by a researcher whose rights let them reach the cohort and export endpoints, with bodies naming that
     # user's objects (`parent_folder`, `owner`...): nothing of theirs may change, nothing new may point to it.
     ids_by_list = Api(admin_client, schema).ids_by_list()
-    researcher = UserFactory()
-    rights = {f"right_{name}": True for name in ("read_patient_nominative", "export_csv_xlsx_nominative")}
-    grant(researcher, RoleFactory(**rights), Perimeter.objects.get(id=2))
+    researcher = a_researcher()
     api = Api(make_client(researcher), schema)
     before = _all_rows()
 

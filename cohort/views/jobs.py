@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -11,6 +12,7 @@ from rest_framework.response import Response
 from cohort.filters.jobs import CohortResultFilter
 from cohort.models import ACTIVE_STATUSES, CohortResult, DatedMeasure, JobStatus
 from cohort.selectors import cohorts_with_sizes, is_job_machine, visible_to
+from cohort.serializers.callbacks import MeasureCallbackSerializer
 from cohort.serializers.jobs import (
     CohortCreateSerializer,
     CohortResultSerializer,
@@ -67,6 +69,7 @@ class DatedMeasureViewSet(OwnedViewSet):
     def get_queryset(self):
         return super().get_queryset().order_by("-created_at")
 
+    @extend_schema(request=DatedMeasureCreateSerializer, responses={201: DatedMeasureSerializer})
     def create(self, request, *args, **kwargs):
         serializer = DatedMeasureCreateSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
@@ -78,6 +81,7 @@ class DatedMeasureViewSet(OwnedViewSet):
         )
         return Response(DatedMeasureSerializer(measure).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=MeasureCallbackSerializer, description="The QueryExecutor's callback (job machines only).")
     def partial_update(self, request, *args, **kwargs):
         measure = self.get_object()
         return Response(DatedMeasureSerializer(callbacks.measure_callback(measure.pk, json_object_body(request))).data)
@@ -98,6 +102,7 @@ class CohortResultViewSet(OwnedViewSet):
     def _representation(self, pk) -> dict:
         return CohortResultSerializer(cohorts_with_sizes(CohortResult.all_objects.filter(pk=pk)).get()).data
 
+    @extend_schema(request=CohortCreateSerializer, responses={201: CohortResultSerializer})
     def create(self, request, *args, **kwargs):
         serializer = CohortCreateSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
@@ -121,6 +126,12 @@ class CohortResultViewSet(OwnedViewSet):
             )
         return Response(self._representation(cohort.pk), status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        request=CohortUpdateSerializer,
+        description="The owner renames, describes or marks the cohort. The job machines call back instead with "
+        "`request_job_status`, `group.id`, `group.count` and `message` (the QueryExecutor), or "
+        "`request_job_status` (the Solr ETL, once a large cohort is indexed).",
+    )
     def partial_update(self, request, *args, **kwargs):
         payload = json_object_body(request)
         forbidden = NON_UPDATABLE_FIELDS & payload.keys()

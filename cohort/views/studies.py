@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -13,6 +14,7 @@ from rest_framework.response import Response
 from cohort.filters.studies import FeasibilityStudyFilter, RequestRefreshScheduleFilter
 from cohort.models import FeasibilityStudy, RequestRefreshSchedule
 from cohort.selectors import owned_by
+from cohort.serializers.callbacks import StudyCallbackSerializer
 from cohort.serializers.studies import (
     FeasibilityStudyCreateSerializer,
     FeasibilityStudySerializer,
@@ -49,6 +51,7 @@ class FeasibilityStudyViewSet(OwnedViewSet):
         # The reports are read by `download` only: lists need not load them.
         return super().base_queryset().defer("report_file", "report_json_content")
 
+    @extend_schema(request=FeasibilityStudyCreateSerializer, responses={201: FeasibilityStudySerializer})
     def create(self, request, *args, **kwargs):
         serializer = FeasibilityStudyCreateSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
@@ -59,6 +62,7 @@ class FeasibilityStudyViewSet(OwnedViewSet):
         )
         return Response(FeasibilityStudySerializer(study).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=StudyCallbackSerializer, description="The QueryExecutor's callback (job machines only).")
     def partial_update(self, request, *args, **kwargs):
         study = self.get_object()
         updated = feasibility.study_callback(study.pk, json_object_body(request))
