@@ -91,6 +91,25 @@ def _compile(pattern: str) -> re.Pattern:
     return re.compile(f"^{regex}/?$")
 
 
+class Gauge:
+    """A count that the server's threads change and a test waits to see back at zero."""
+
+    def __init__(self, left_over: str) -> None:
+        self.value = 0
+        self._left_over = left_over  # what a count above zero means, for the timeout's message
+        self._changed = threading.Condition()
+
+    def change(self, by: int) -> None:
+        with self._changed:
+            self.value += by
+            self._changed.notify_all()
+
+    def wait_for_zero(self, timeout: float) -> None:
+        with self._changed:
+            if not self._changed.wait_for(lambda: self.value == 0, timeout):
+                raise TimeoutError(f"{self.value} {self._left_over}")
+
+
 class QuietServer(ThreadingHTTPServer):
     def handle_error(self, request, client_address) -> None:
         # A client that gave up (a timeout the test provoked) is expected, not worth a traceback.
@@ -105,8 +124,7 @@ class FakeServer(LoopbackServer):
         self._routes: list[_Route] = []
         self._lock = threading.Lock()
         # Connections of clients not closed yet (kept alive between requests, or sending an answer).
-        self.open_connections = 0
-        self._connections_changed = threading.Condition()
+        self.connections = Gauge("connection(s) still open")
 
     # -- configuration -------------------------------------------------------------------------------
 
@@ -145,16 +163,13 @@ class FakeServer(LoopbackServer):
 
     # -- dispatch ------------------------------------------------------------------------------------
 
+    @property
+    def open_connections(self) -> int:
+        return self.connections.value
+
     def wait_for_no_open_connection(self, timeout: float = 10) -> None:
         """Waits until every client has closed its connections (a keep-alive one included)."""
-        with self._connections_changed:
-            if not self._connections_changed.wait_for(lambda: self.open_connections == 0, timeout):
-                raise TimeoutError(f"{self.open_connections} connection(s) still open")
-
-    def _count_connection(self, change: int) -> None:
-        with self._connections_changed:
-            self.open_connections += change
-            self._connections_changed.notify_all()
+        self.connections.wait_for_zero(timeout)
 
     def _dispatch(self, request: RecordedRequest) -> Reply | StreamingReply:
         with self._lock:
@@ -172,14 +187,14 @@ def _handler_class(server: FakeServer) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
 
         def setup(self) -> None:
-            server._count_connection(+1)
+            server.connections.change(+1)
             super().setup()
 
         def finish(self) -> None:
             try:
                 super().finish()
             finally:
-                server._count_connection(-1)
+                server.connections.change(-1)
 
         def _handle(self) -> None:
             split = urlsplit(self.path)

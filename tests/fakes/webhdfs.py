@@ -8,7 +8,7 @@
 `GETFILESTATUS`, `OPEN` (307 to the datanode, on the same server, which streams the file from disk) and
 `DELETE` (`{"boolean": false}` for a missing file, as HDFS answers); missing files get 404 with a
 `FileNotFoundException`. `standby = True` makes the namenode answer every request 403 with a
-`StandbyException`, as the standby namenode of a pair does. `open_streams` counts the files being sent.
+`StandbyException`, as the standby namenode of a pair does. `streams` counts the files being sent.
 `Authorization` headers are ignored.
 """
 
@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import re
 import tempfile
-import threading
 from collections.abc import Generator
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-from tests.fakes.http_server import FakeServer, RecordedRequest, Reply, StreamingReply, _Route
+from tests.fakes.http_server import FakeServer, Gauge, RecordedRequest, Reply, StreamingReply, _Route
 
 _SEND_SIZE = 64 * 1024
 
@@ -39,10 +38,9 @@ class FakeWebHdfs(FakeServer):
     def __init__(self) -> None:
         super().__init__()
         self.standby = False
-        self.open_streams = 0
+        self.streams = Gauge("file(s) still being sent")
         self._directory = tempfile.TemporaryDirectory(prefix="fake-webhdfs-")
         self.root = Path(self._directory.name)
-        self._streams_changed = threading.Condition()
         # WebHDFS paths have any depth, and `route()` placeholders match one segment.
         with self._lock:
             self._routes.append(_Route("GET", re.compile(r"^/webhdfs/v1(?P<path>/.*)$"), self._namenode))
@@ -78,9 +76,7 @@ class FakeWebHdfs(FakeServer):
         return self.local_path(path).exists()
 
     def wait_for_no_open_stream(self, timeout: float = 10) -> None:
-        with self._streams_changed:
-            if not self._streams_changed.wait_for(lambda: self.open_streams == 0, timeout):
-                raise TimeoutError(f"{self.open_streams} file(s) still being sent")
+        self.streams.wait_for_zero(timeout)
 
     # -- endpoints -----------------------------------------------------------------------------------
 
@@ -125,18 +121,13 @@ class FakeWebHdfs(FakeServer):
         )
 
     def _file_chunks(self, local: Path) -> Generator[bytes, None, None]:
-        self._count_stream(+1)
+        self.streams.change(+1)
         try:
             with local.open("rb") as file:
                 while chunk := file.read(_SEND_SIZE):
                     yield chunk
         finally:
-            self._count_stream(-1)
-
-    def _count_stream(self, change: int) -> None:
-        with self._streams_changed:
-            self.open_streams += change
-            self._streams_changed.notify_all()
+            self.streams.change(-1)
 
 
 def _file_status(local: Path) -> dict:
