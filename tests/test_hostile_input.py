@@ -20,6 +20,7 @@ from django.db import router
 
 from accesses.models import Perimeter
 from accesses.services.perimeter_tree import rebuild_closure
+from admin_cohort.models import User
 from cohort.models import FeasibilityStudy, FhirFilter, RequestRefreshSchedule
 from cohort.tests.builders import cohort_of, measure_of, snapshot_of
 from exports.models import Datalab, Export, ExportTable, InfrastructureProvider
@@ -160,7 +161,7 @@ def own_objects(owner) -> None:
     ExportTable.objects.create(export=export, name="person", cohort_result_source=cohort)
 
 
-def a_researcher() -> object:
+def a_researcher() -> User:
     """A user who may read and export the patients of perimeter 2 (not of its parent, perimeter 1)."""
     researcher = UserFactory()
     rights = {f"right_{name}": True for name in ("read_patient_nominative", "export_csv_xlsx_nominative")}
