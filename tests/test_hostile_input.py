@@ -38,6 +38,8 @@ FIELDS_NAMING_USERS = {"owner": "user", "recipients": "user", "provider": "user"
 # Where each user's own objects live; datalabs and infrastructure providers are shared, managed by admins.
 PRIVATE_PREFIXES = ("/cohort/", "/exports/")
 SHARED_LISTS = {"/exports/datalabs/", "/exports/infrastructure-providers/"}
+# The rights that let a user count, create cohorts and export on a perimeter.
+READ_AND_EXPORT = {"right_read_patient_nominative": True, "right_export_csv_xlsx_nominative": True}
 PLAIN_VALUES = {"string": "A name", "integer": 1, "number": 1, "boolean": False, "array": [], "object": {}}
 
 
@@ -164,8 +166,7 @@ def own_objects(owner) -> None:
 def a_researcher() -> User:
     """A user who may read and export the patients of perimeter 2 (not of its parent, perimeter 1)."""
     researcher = UserFactory()
-    rights = {f"right_{name}": True for name in ("read_patient_nominative", "export_csv_xlsx_nominative")}
-    grant(researcher, RoleFactory(**rights), Perimeter.objects.get(id=2))
+    grant(researcher, RoleFactory(**READ_AND_EXPORT), Perimeter.objects.get(id=2))
     return researcher
 
 
@@ -174,7 +175,7 @@ def workspace(full_admin):
     root = PerimeterFactory(id=1, cohort_id="100", level=1)
     PerimeterFactory(id=2, cohort_id="101", parent=root, level=2)
     rebuild_closure()
-    grant(full_admin, RoleFactory(right_read_patient_nominative=True, right_export_csv_xlsx_nominative=True), root)
+    grant(full_admin, RoleFactory(**READ_AND_EXPORT), root)
     own_objects(full_admin)
     provider = InfrastructureProvider.objects.create(name="Provider")
     Datalab.objects.create(name="datalab01", infrastructure_provider=provider)
