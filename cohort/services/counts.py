@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 
 from cohort.job_server import JobServerError, job_server
@@ -15,7 +14,6 @@ from cohort.services.queueing import queue_after_commit
 _logger = logging.getLogger("info")
 
 
-@transaction.atomic
 def launch_count(
     *,
     owner,
@@ -25,7 +23,8 @@ def launch_count(
     mode: str = "Snapshot",
     from_translated_query: bool = False,
 ) -> DatedMeasure:
-    """A new count of the snapshot; its job is submitted by a task once this transaction commits.
+    """A new count of the snapshot; its job is submitted by a task once the caller's transaction commits, at
+    once without one (the row is a single INSERT: no transaction of its own).
 
     `from_translated_query`: a refresh schedule's run, which has no user credentials and submits the
     snapshot's stored `translated_query` (spec 02 §9.2).
@@ -50,11 +49,6 @@ def submit_count(
 
     A scheduled refresh stops nothing: the owner's own counts of the request are not its business.
     """
-    measure = DatedMeasure.all_objects.filter(pk=measure_pk).select_related("request_query_snapshot").first()
-    if measure is None:
-        return
-    if measure.mode == MeasureMode.SNAPSHOT and not from_translated_query:
-        cancel_previous_counts(measure)
 
     def build(job: DatedMeasure):
         query = job.request_query_snapshot.serialized_query
@@ -62,6 +56,8 @@ def submit_count(
             return submission.job_request(
                 job, mode="count_all", serialized_query=query, auth=auth, source_population=_root_population()
             )
+        if not from_translated_query:
+            cancel_previous_counts(job)
         translated = _stored_translation(job.request_query_snapshot) if from_translated_query else None
         return submission.job_request(
             job,

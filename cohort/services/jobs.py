@@ -45,9 +45,7 @@ def transition(model: type[JobModel], pk, change: Callable[[JobModel], bool]) ->
         if not change(job):
             return None
         job.save()  # the columns `change` touched only
-        notifications.job_status_changed(job)
-        if job.request_job_status in FINAL_STATUSES:
-            job_ended.send(sender=model, instance=job)
+        _announce_move(model, job)
         return job
 
 
@@ -73,28 +71,47 @@ def claim_for_submission(model: type[JobModel], pk, *, task_id_field: str | None
     """The submission task takes the job: only once the job id is unknown and the job not final.
 
     Re-deliveries of the task (acks_late after a lost worker) resubmit a job whose id was never recorded.
-    The job comes with its owner and query snapshot, which every submission reads.
+    The claim is a conditional UPDATE, then one read of the job with its owner and query snapshot, which
+    every submission reads: no lock and no transaction, for a task that runs for every count of every user.
     """
-    with transaction.atomic():
-        job = _locked(model, pk, "owner", "request_query_snapshot")
-        if job is None or job.deleted or job.request_job_status in FINAL_STATUSES or job.request_job_id:
-            return None
-        if task_id_field:
-            setattr(job, task_id_field, task_id or "")
-        pending = job.request_job_status == JobStatus.NEW
-        if pending:
-            job.request_job_status = JobStatus.PENDING
-        job.save()
-        if pending:
-            notifications.job_status_changed(job)
-        return job
+    claimable = model.all_objects.filter(pk=pk, deleted__isnull=True, request_job_id="")
+    task = {task_id_field: task_id or ""} if task_id_field else {}
+    now = timezone.now()
+    pending = claimable.filter(request_job_status=JobStatus.NEW).update(
+        request_job_status=JobStatus.PENDING, modified_at=now, **task
+    )
+    if not pending and not claimable.exclude(request_job_status__in=FINAL_STATUSES).update(modified_at=now, **task):
+        return None
+    job = model.all_objects.select_related("owner", "request_query_snapshot").filter(pk=pk).first()
+    if job is not None and pending:
+        notifications.job_status_changed(job)
+    return job
 
 
-def record_submission(model: type[JobModel], pk, *, job_id: str, status: str) -> JobModel:
-    """The job server accepted the job: its id is recorded; its status moves on only if nothing happened since.
+def record_submission(claimed: JobModel, *, job_id: str, status: str) -> JobModel:
+    """The job server accepted the `claimed` job: its id is recorded; its status moves on only if nothing
+    happened since.
 
-    A cohort announced as large keeps `long_pending`; a job that a callback already finished keeps its end.
+    When the job is as it was claimed, one conditional UPDATE writes both. Otherwise (a callback was faster,
+    or the job was cancelled meanwhile) the locked path settles it: a cohort announced as large keeps
+    `long_pending`; a job that a callback already finished keeps its end.
     """
+    model = type(claimed)
+    claimed_status = claimed.request_job_status
+    if claimed_status in UNSUBMITTED_STATUSES and status != claimed_status:
+        fields = {"request_job_id": job_id, "request_job_status": status, "modified_at": timezone.now()}
+        if status in FINAL_STATUSES:
+            fields["request_job_duration"] = duration_since(claimed.created_at)
+        as_claimed = model.all_objects.filter(pk=claimed.pk, request_job_id="", request_job_status=claimed_status)
+        if as_claimed.update(**fields):
+            for name, value in fields.items():
+                setattr(claimed, name, value)
+            _announce_move(model, claimed)
+            return claimed
+    return _record_submission_locked(model, claimed.pk, job_id=job_id, status=status)
+
+
+def _record_submission_locked(model: type[JobModel], pk, *, job_id: str, status: str) -> JobModel:
     with transaction.atomic():
         job = _locked(model, pk)
         if not job.request_job_id:
@@ -104,10 +121,14 @@ def record_submission(model: type[JobModel], pk, *, job_id: str, status: str) ->
             set_status(job, status)
         job.save()
         if moved:
-            notifications.job_status_changed(job)
-            if job.request_job_status in FINAL_STATUSES:
-                job_ended.send(sender=model, instance=job)
+            _announce_move(model, job)
         return job
+
+
+def _announce_move(model: type[JobModel], job: JobModel) -> None:
+    notifications.job_status_changed(job)
+    if job.request_job_status in FINAL_STATUSES:
+        job_ended.send(sender=model, instance=job)
 
 
 def stale_jobs(model: type[JobModel], *, now=None):

@@ -63,7 +63,7 @@ def submit(
         _logger.exception("Submission of %s %s crashed", model.__name__, pk)
         jobs.fail(model, pk, f"Internal error while submitting the job: {error.__class__.__name__}")
         return
-    recorded = jobs.record_submission(model, pk, job_id=submitted.job_id, status=submitted.status)
+    recorded = jobs.record_submission(job, job_id=submitted.job_id, status=submitted.status)
     if recorded.request_job_status == JobStatus.CANCELLED:
         # Cancelled while we were submitting: the remote job is useless, stop it (best effort).
         transaction.on_commit(lambda: _cancel_quietly(submitted.job_id))

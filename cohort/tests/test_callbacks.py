@@ -348,15 +348,28 @@ class TestSubmissionRecordAfterTheCallback:
         from cohort.services import jobs
 
         measure = measure_of(snapshot_of(owner, "1001"), status="pending", request_job_id="")
+        claimed = DatedMeasure.objects.get(pk=measure.pk)
         api.patch(dm_url(measure), {"request_job_status": "FINISHED", "count": "7"})
-        jobs.record_submission(DatedMeasure, measure.pk, job_id="job-42", status="started")
+        jobs.record_submission(claimed, job_id="job-42", status="started")
         measure.refresh_from_db()
         assert (measure.request_job_status, measure.measure, measure.request_job_id) == ("finished", 7, "job-42")
+
+    def test_a_count_cancelled_while_it_was_submitted_stays_cancelled(self, owner, listener):
+        from cohort.services import jobs
+
+        measure = measure_of(snapshot_of(owner, "1001"), status="pending", request_job_id="")
+        claimed = DatedMeasure.objects.get(pk=measure.pk)
+        DatedMeasure.objects.filter(pk=measure.pk).update(request_job_status="cancelled")
+        recorded = jobs.record_submission(claimed, job_id="job-44", status="started")
+        measure.refresh_from_db()
+        assert (measure.request_job_status, measure.request_job_id) == ("cancelled", "job-44")
+        assert recorded.request_job_status == "cancelled"
+        assert listener.messages() == []
 
     def test_a_large_cohort_stays_long_pending_when_submitted(self, owner):
         from cohort.services import jobs
 
         cohort = cohort_of(measure_of(snapshot_of(owner, "1001")), status="long_pending", request_job_id="")
-        jobs.record_submission(CohortResult, cohort.pk, job_id="job-43", status="started")
+        jobs.record_submission(cohort, job_id="job-43", status="started")
         cohort.refresh_from_db()
         assert (cohort.request_job_status, cohort.request_job_id) == ("long_pending", "job-43")

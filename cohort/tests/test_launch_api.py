@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import pytest
 from celery.signals import before_task_publish
+from django.utils import timezone
 
 from accesses.services.perimeter_tree import rebuild_closure
 from cohort.models import CohortResult, DatedMeasure
 from cohort.services import counts
 from cohort.tests.builders import cohort_of, measure_of, snapshot_of
+from cohort.tests.channel_listener import GroupListener
 from tests.factories import PerimeterFactory, RoleFactory, UserFactory, grant
 from tests.fakes.query_executor import FakeQueryExecutor
 
@@ -141,13 +143,70 @@ class TestCountSubmission:
         measure = measure_of(snapshot_of(researcher, "1001"), status="new")
         with FakeQueryExecutor() as query_executor:
             settings.QUERY_EXECUTOR_URL = query_executor.url
-            # Read the job, look for previous counts, claim it, read the rights (accesses, perimeters,
-            # ancestors), record the job id: the claim and the record are a savepoint, a lock and an update.
-            with django_assert_max_num_queries(13):
+            # Claim the job (an update), read it, look for previous counts, read the rights (accesses,
+            # perimeters, ancestors), record the job id (an update): no lock, no transaction.
+            with django_assert_max_num_queries(7):
                 counts.submit_count(str(measure.pk), auth={}, stage_details=None, task_id="t-1")
             assert query_executor.wait_for_job().cohort_uuid == str(measure.pk)
         measure.refresh_from_db()
         assert (measure.request_job_status, measure.count_task_id) == ("started", "t-1")
+
+    @pytest.fixture
+    def submitting(self, researcher, settings, django_capture_on_commit_callbacks):
+        """Runs the count task in the test's process against a fake QueryExecutor; yields (run, fake)."""
+        grant(researcher, RoleFactory(right_read_patient_nominative=True), PerimeterFactory(cohort_id="1001"))
+        rebuild_closure()
+        with FakeQueryExecutor() as query_executor:
+            query_executor.hold_callbacks = True
+            settings.QUERY_EXECUTOR_URL = query_executor.url
+
+            def run(measure, task_id="t-1"):
+                with django_capture_on_commit_callbacks(execute=True):
+                    counts.submit_count(str(measure.pk), auth={}, stage_details=None, task_id=task_id)
+                return DatedMeasure.all_objects.get(pk=measure.pk)
+
+            yield run, query_executor
+
+    def test_a_task_redelivered_before_the_job_id_was_recorded_submits_it_again(self, researcher, submitting):
+        run, query_executor = submitting
+        measure = measure_of(
+            snapshot_of(researcher, "1001"), status="pending", request_job_id="", count_task_id="t-lost"
+        )
+        listener = GroupListener(researcher.username)
+        stored = run(measure, task_id="t-2")
+        [job] = query_executor.jobs
+        assert (stored.request_job_status, stored.request_job_id) == ("started", job.job_id)
+        assert stored.count_task_id == "t-2"
+        assert [m["status"] for m in listener.messages()] == ["started"]
+
+    def test_a_new_count_says_pending_then_started(self, researcher, submitting):
+        run, query_executor = submitting
+        measure = measure_of(snapshot_of(researcher, "1001"), status="new")
+        listener = GroupListener(researcher.username)
+        run(measure)
+        assert [m["status"] for m in listener.messages()] == ["pending", "started"]
+        assert len(query_executor.jobs) == 1
+
+    @pytest.mark.parametrize(
+        "state",
+        [
+            {"status": "cancelled"},
+            {"status": "finished", "measure": 12},
+            {"status": "started", "request_job_id": "job-9"},
+            {"status": "new", "deleted": timezone.now()},
+        ],
+        ids=["cancelled", "finished", "already-submitted", "deleted"],
+    )
+    def test_a_count_that_is_not_to_be_submitted_is_left_as_it_is(self, researcher, submitting, state):
+        run, query_executor = submitting
+        state = dict(state)
+        measure = measure_of(snapshot_of(researcher, "1001"), status=state.pop("status"), **state)
+        before = DatedMeasure.all_objects.filter(pk=measure.pk).values().get()
+        listener = GroupListener(researcher.username)
+        run(measure, task_id="t-late")
+        assert query_executor.jobs == []
+        assert DatedMeasure.all_objects.filter(pk=measure.pk).values().get() == before
+        assert listener.messages() == []
 
 
 class TestLaunchCohort:
