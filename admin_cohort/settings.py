@@ -206,9 +206,13 @@ else:
             "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
         }
     }
+    # Pushes are notifications to the sockets connected now: Redis pub/sub carries each one in a single PUBLISH,
+    # where the list-based layer spends a script on the sender's side and two commands per message on each
+    # receiving web process (a tenth of its CPU in the count flow of bench/cohort_workspace.py), and drops
+    # messages past 100 queued for one socket.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [env.string("CHANNELS_REDIS_URL", CELERY_BROKER_URL)],
                 "prefix": env.string("CHANNELS_PREFIX", "asgi"),
