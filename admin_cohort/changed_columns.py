@@ -58,6 +58,13 @@ class ChangedColumnsModel(models.Model):
         super().save(*args, **kwargs)
         self._remember_loaded_columns()
 
+    def changed_columns(self) -> list[str]:
+        """The names of the fields changed since the row was loaded (every field for a row never loaded)."""
+        loaded = self.__dict__.get("_loaded_columns")
+        if loaded is None:
+            return [field.name for field in self._meta.concrete_fields if not field.primary_key]
+        return self._columns_changed_since(loaded)
+
     def _remember_loaded_columns(self) -> None:
         self._loaded_columns = self._loaded_values()
 

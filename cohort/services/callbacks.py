@@ -47,8 +47,10 @@ def failing_on_bad_payload(model: type[JobModel], pk, read):
         raise
 
 
-def measure_callback(pk, payload: Mapping) -> DatedMeasure:
-    """Returns the measure as it is after the callback (unchanged when it had already ended)."""
+def measure_callback(measure: DatedMeasure, payload: Mapping) -> DatedMeasure:
+    """Applies the callback to the measure just read; returns it as it is after the callback (unchanged
+    when it had already ended)."""
+    pk = measure.pk
     status = map_callback_status(DatedMeasure, pk, payload)
     count, minimum, maximum = failing_on_bad_payload(
         DatedMeasure,
@@ -66,7 +68,7 @@ def measure_callback(pk, payload: Mapping) -> DatedMeasure:
                 measure.measure_min, measure.measure_max = minimum, maximum
         return changed
 
-    changed = jobs.transition(DatedMeasure, pk, change)
+    changed = jobs.transition_from(measure, change)
     if changed is not None:
         return changed
     _logger.info("Callback for count %s ignored: the job had already ended", pk)

@@ -49,6 +49,29 @@ def transition(model: type[JobModel], pk, change: Callable[[JobModel], bool]) ->
         return job
 
 
+def transition_from(job: JobModel, change: Callable[[JobModel], bool]) -> JobModel | None:
+    """transition() for a job the caller has just read, without a lock (a callback's view read it to answer
+    404 or 403): `change` is applied to that copy, and one conditional UPDATE writes the changed columns if
+    the row is still as it was read (same status, same `modified_at`). When it is not, or when `change`
+    changes nothing, the locked transition() decides on the row as it is now.
+    """
+    model = type(job)
+    if job.request_job_status in FINAL_STATUSES:
+        return None  # forward-only: a job read final stays final
+    read_status, read_modified_at = job.request_job_status, job.modified_at
+    if not change(job):
+        return transition(model, job.pk, change)
+    values = {name: getattr(job, name) for name in job.changed_columns()}
+    values["modified_at"] = timezone.now()
+    as_read = model.all_objects.filter(pk=job.pk, request_job_status=read_status, modified_at=read_modified_at)
+    if not as_read.update(**values):
+        return transition(model, job.pk, change)
+    job.modified_at = values["modified_at"]
+    job._remember_loaded_columns()
+    _announce_move(model, job)
+    return job
+
+
 def set_status(job: JobModel, status: str, *, fail_msg: str | None = None) -> bool:
     """Sets a new status on a locked job, with the duration when it ends. Returns whether anything changed."""
     changed = job.request_job_status != status

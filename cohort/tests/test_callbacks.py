@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 from django.core import mail
+from django.utils import timezone
 
 from cohort.models import CohortResult, DatedMeasure, JobStatus
+from cohort.services import callbacks
 from cohort.tests.builders import cohort_of, measure_of, snapshot_of
 from cohort.tests.channel_listener import GroupListener
 from tests.factories import UserFactory
@@ -339,6 +341,49 @@ class TestCohortCallbacks:
         assert anonymous.post("/cohort/cohorts/", {"name": "x"}, format="json", **QE).status_code == 403
         assert anonymous.delete(cohort_url(cohort), **QE).status_code == 403
         assert CohortResult.objects.count() == 2
+
+
+class TestCallbackOnARowThatChangedSinceItWasRead:
+    """The callback view reads the count, then writes it with one conditional UPDATE; a change in between
+    (another callback, a cancellation, the submission task) sends it through the locked path instead."""
+
+    @pytest.fixture
+    def call_back(self, django_capture_on_commit_callbacks):
+        def call(read, payload):
+            with django_capture_on_commit_callbacks(execute=True):
+                return callbacks.measure_callback(read, payload)
+
+        return call
+
+    def test_a_count_cancelled_after_the_read_stays_cancelled(self, owner, listener, call_back):
+        measure = measure_of(snapshot_of(owner, "1001"), status="started")
+        read = DatedMeasure.objects.get(pk=measure.pk)
+        DatedMeasure.objects.filter(pk=measure.pk).update(request_job_status="cancelled", modified_at=timezone.now())
+        answered = call_back(read, {"request_job_status": "FINISHED", "count": "7"})
+        measure.refresh_from_db()
+        assert (measure.request_job_status, measure.measure) == ("cancelled", None)
+        assert (answered.request_job_status, answered.measure) == ("cancelled", None)
+        assert listener.messages() == []
+
+    def test_a_column_written_after_the_read_is_kept(self, owner, listener, call_back):
+        measure = measure_of(snapshot_of(owner, "1001"), status="pending", request_job_id="")
+        read = DatedMeasure.objects.get(pk=measure.pk)
+        DatedMeasure.objects.filter(pk=measure.pk).update(request_job_id="job-77", modified_at=timezone.now())
+        call_back(read, {"request_job_status": "FINISHED", "count": "7"})
+        measure.refresh_from_db()
+        assert (measure.request_job_status, measure.measure, measure.request_job_id) == ("finished", 7, "job-77")
+        assert [m["status"] for m in listener.messages()] == ["finished"]
+
+    def test_an_unchanged_row_is_written_at_once(self, owner, listener, call_back, django_assert_max_num_queries):
+        measure = measure_of(snapshot_of(owner, "1001"), status="started")
+        read = DatedMeasure.objects.get(pk=measure.pk)
+        # The UPDATE, and the refresh-schedule bookkeeping of an ended count: no lock, no re-read.
+        with django_assert_max_num_queries(2):
+            answered = call_back(read, {"request_job_status": "FINISHED", "count": "7"})
+        measure.refresh_from_db()
+        assert (measure.request_job_status, measure.measure, answered.measure) == ("finished", 7, 7)
+        assert measure.modified_at == answered.modified_at
+        assert [m["status"] for m in listener.messages()] == ["finished"]
 
 
 class TestSubmissionRecordAfterTheCallback:

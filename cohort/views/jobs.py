@@ -84,7 +84,7 @@ class DatedMeasureViewSet(OwnedViewSet):
     @extend_schema(request=MeasureCallbackSerializer, description="The QueryExecutor's callback (job machines only).")
     def partial_update(self, request, *args, **kwargs):
         measure = self.get_object()
-        return Response(DatedMeasureSerializer(callbacks.measure_callback(measure.pk, json_object_body(request))).data)
+        return Response(DatedMeasureSerializer(callbacks.measure_callback(measure, json_object_body(request))).data)
 
 
 class CohortResultViewSet(OwnedViewSet):
