@@ -65,6 +65,11 @@ class ChangedColumnsModel(models.Model):
             return [field.name for field in self._meta.concrete_fields if not field.primary_key]
         return self._columns_changed_since(loaded)
 
+    def columns_saved(self) -> None:
+        """The row was written by other means than `save()` (a conditional UPDATE): what it holds now counts as
+        loaded."""
+        self._remember_loaded_columns()
+
     def _remember_loaded_columns(self) -> None:
         self._loaded_columns = self._loaded_values()
 

@@ -27,9 +27,8 @@ def duration_since(created_at) -> str:
     return str(timezone.now() - created_at)
 
 
-def _locked(model: type[JobModel], pk, *related: str) -> JobModel | None:
-    # `of=self`: the related rows loaded with the job are read, not locked.
-    return model.all_objects.select_for_update(of=("self",)).select_related(*related).filter(pk=pk).first()
+def _locked(model: type[JobModel], pk) -> JobModel | None:
+    return model.all_objects.select_for_update().filter(pk=pk).first()
 
 
 def transition(model: type[JobModel], pk, change: Callable[[JobModel], bool]) -> JobModel | None:
@@ -67,13 +66,14 @@ def transition_from(job: JobModel, change: Callable[[JobModel], bool]) -> JobMod
     if not as_read.update(**values):
         return transition(model, job.pk, change)
     job.modified_at = values["modified_at"]
-    job._remember_loaded_columns()
+    job.columns_saved()
     _announce_move(model, job)
     return job
 
 
 def set_status(job: JobModel, status: str, *, fail_msg: str | None = None) -> bool:
-    """Sets a new status on a locked job, with the duration when it ends. Returns whether anything changed."""
+    """Sets a new status on a job about to be written, with the duration when it ends. Returns whether anything
+    changed."""
     changed = job.request_job_status != status
     job.request_job_status = status
     if status in FINAL_STATUSES:
