@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 
 from cohort.job_server import JobServerError, job_server
 from cohort.models import CohortResult, DatedMeasure, JobStatus, MeasureMode, RequestQuerySnapshot
@@ -85,9 +85,12 @@ def _root_population() -> list[str]:
 
 
 def cancel_previous_counts(measure: DatedMeasure) -> None:
-    """Counts of the same request still running and not used by a cohort are stopped (spec 02 §6.3)."""
-    used = CohortResult.all_objects.filter(Q(dated_measure=OuterRef("pk")) | Q(dated_measure_global=OuterRef("pk")))
-    previous = (
+    """Counts of the same request still running and not used by a cohort are stopped (spec 02 §6.3).
+
+    Runs for every count: the running ones are looked for first, with a plain query that usually finds none,
+    and only those are checked for a cohort using them.
+    """
+    running = list(
         DatedMeasure.objects.filter(
             request_query_snapshot__request_id=measure.request_query_snapshot.request_id,
             mode=MeasureMode.SNAPSHOT,
@@ -95,10 +98,16 @@ def cancel_previous_counts(measure: DatedMeasure) -> None:
             created_at__lte=measure.created_at,
         )
         .exclude(pk=measure.pk)
-        .exclude(Exists(used))
         .values_list("pk", "request_job_status", "request_job_id")
     )
-    for pk, status, job_id in previous:
+    if not running:
+        return
+    candidates = [pk for pk, _, _ in running]
+    using = CohortResult.all_objects.filter(Q(dated_measure__in=candidates) | Q(dated_measure_global__in=candidates))
+    used = {pk for pair in using.values_list("dated_measure_id", "dated_measure_global_id") for pk in pair}
+    for pk, status, job_id in running:
+        if pk in used:
+            continue
         if job_id:
             _cancel_remote(pk, status, job_id)
         else:

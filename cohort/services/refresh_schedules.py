@@ -129,16 +129,13 @@ def _launch_run(pk) -> DatedMeasure:
 
 @receiver(job_ended, sender=DatedMeasure, dispatch_uid="cohort_refresh_schedule_bookkeeping")
 def record_refresh(sender, instance: DatedMeasure, **kwargs) -> None:
-    """The end of a schedule's latest run (never of another count of the snapshot) is its last refresh."""
-    schedule = (
-        RequestRefreshSchedule.objects.filter(last_dated_measure_id=instance.pk)
-        .select_related("owner", "request_snapshot__request")
-        .first()
-    )
-    if schedule is None:
-        return
+    """The end of a schedule's latest run (never of another count of the snapshot) is its last refresh.
+
+    Every count that ends comes here, and very few are a schedule's run: the bookkeeping is one UPDATE that
+    finds no row for the others; the schedule is read only to e-mail its owner.
+    """
     succeeded = instance.request_job_status == JobStatus.FINISHED
-    RequestRefreshSchedule.objects.filter(pk=schedule.pk).update(
+    recorded = RequestRefreshSchedule.objects.filter(last_dated_measure_id=instance.pk).update(
         last_refresh=timezone.now(),
         last_refresh_succeeded=succeeded,
         last_refresh_count=instance.measure if succeeded else None,
@@ -146,7 +143,10 @@ def record_refresh(sender, instance: DatedMeasure, **kwargs) -> None:
         if succeeded
         else instance.request_job_fail_msg or f"The count ended with the status `{instance.request_job_status}`",
     )
-    if succeeded and schedule.notify_owner:
+    if not (recorded and succeeded):
+        return
+    notified = RequestRefreshSchedule.objects.filter(last_dated_measure_id=instance.pk, notify_owner=True)
+    for schedule in notified.select_related("owner", "request_snapshot__request"):
         snapshot = schedule.request_snapshot
         notifications.email_after_commit(
             user=schedule.owner,

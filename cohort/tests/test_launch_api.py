@@ -187,6 +187,22 @@ class TestCountSubmission:
         assert [m["status"] for m in listener.messages()] == ["pending", "started"]
         assert len(query_executor.jobs) == 1
 
+    def test_a_new_count_stops_the_requests_running_counts_that_no_cohort_uses(self, researcher, submitting):
+        run, query_executor = submitting
+        snapshot = snapshot_of(researcher, "1001")
+        running = run(measure_of(snapshot, status="new"))
+        not_submitted = measure_of(snapshot, status="new")
+        used = measure_of(snapshot, status="started", request_job_id="job-used")
+        cohort_of(used)
+        used_as_estimate = measure_of(snapshot, status="started", request_job_id="job-estimate")
+        cohort_of(measure_of(snapshot, status="finished"), dated_measure_global=used_as_estimate)
+        other_request = measure_of(snapshot_of(researcher, "1001"), status="started", request_job_id="job-other")
+        run(measure_of(snapshot_of(researcher, "1001", request=snapshot.request), status="new"))
+        statuses = dict(DatedMeasure.objects.values_list("pk", "request_job_status"))
+        assert statuses[running.pk] == statuses[not_submitted.pk] == "cancelled"
+        assert statuses[used.pk] == statuses[used_as_estimate.pk] == statuses[other_request.pk] == "started"
+        assert [r.path for r in query_executor.requests if r.method == "DELETE"] == [f"/jobs/{running.request_job_id}"]
+
     @pytest.mark.parametrize(
         "state",
         [
