@@ -3,20 +3,24 @@
 import gc
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "admin_cohort.settings")
 from django.conf import settings
 
 from admin_cohort.databases import pool_web_connections
-from admin_cohort.streaming import CHUNK_SIZE
 
 # Loaded first, this module starts a web process (the web server imports it); loaded by a process already set
 # up (tests, the embedded mode), it only gives the application.
 STARTS_THE_PROCESS = not settings.configured
 if STARTS_THE_PROCESS:
     pool_web_connections()  # a web process's connections come from a pool
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
+
+from admin_cohort.asgi_handler import SyncChainASGIHandler  # noqa: E402 (needs Django set up)
+from admin_cohort.streaming import CHUNK_SIZE  # noqa: E402
+
+django_asgi_app = SyncChainASGIHandler()
 # A streamed chunk is sent as one message rather than cut into Django's 64 KB ones, which saves the web process
 # about an eighth of its CPU per GB sent (bench/exports_download.py).
 django_asgi_app.chunk_size = CHUNK_SIZE
