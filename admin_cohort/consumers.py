@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import OrderedDict
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -28,11 +29,16 @@ def _authenticate(token: str, method: str, headers: dict):
     return authenticate_token(token, method, headers)
 
 
+# The subjects (job uuids) whose last push a socket has sent, so that a late earlier one is not sent after it.
+ENDED_SUBJECTS_KEPT = 1000
+
+
 class PushConsumer(AsyncWebsocketConsumer):
     groups_joined: list[str]
 
     async def connect(self):
         self.groups_joined = []
+        self.ended_subjects: OrderedDict[str, None] = OrderedDict()
         await self.accept()
 
     async def receive(self, text_data=None, bytes_data=None):
@@ -69,4 +75,12 @@ class PushConsumer(AsyncWebsocketConsumer):
 
     async def push_event(self, event: dict):
         # Only authenticated sockets are in groups, so only they receive pushes.
+        subject = event.get("subject")
+        if subject is not None:
+            if subject in self.ended_subjects:
+                return  # e.g. a `started` that lost the race against its job's `finished`
+            if event.get("last"):
+                self.ended_subjects[subject] = None
+                if len(self.ended_subjects) > ENDED_SUBJECTS_KEPT:
+                    self.ended_subjects.popitem(last=False)
         await self.send(json.dumps(event["event"]))

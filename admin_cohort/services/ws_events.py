@@ -32,8 +32,10 @@ def user_group(username: str) -> str:
     return f"user.h.{hashlib.sha256(username.encode()).hexdigest()[:40]}"
 
 
-def send_now(group: str, message: dict) -> None:
+def send_now(group: str, message: dict, *, subject: str | None = None, last: bool = False) -> None:
     event = {"type": "push.event", "event": message}
+    if subject is not None:
+        event.update(subject=subject, last=last)
     layer = get_channel_layer()
     try:
         if isinstance(layer, InMemoryChannelLayer):
@@ -57,9 +59,12 @@ def _pushing_loop() -> asyncio.AbstractEventLoop:
         return _loop[1]
 
 
-def push_to_user(username: str, message: dict) -> None:
+def push_to_user(username: str, message: dict, *, subject: str | None = None, last: bool = False) -> None:
+    """`subject`: what the message is about (a job's uuid). Pushes about one subject come from several processes
+    (the worker says `started`, the web process `finished`), so they may arrive out of order; a socket drops those
+    that arrive after the one marked `last`."""
     group = user_group(username)
-    transaction.on_commit(lambda: send_now(group, message))
+    transaction.on_commit(lambda: send_now(group, message, subject=subject, last=last))
 
 
 def broadcast(message: dict) -> None:

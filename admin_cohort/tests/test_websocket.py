@@ -215,6 +215,18 @@ class TestPushes:
             assert sorted(receive(socket)["number"] for _ in range(400)) == list(range(400))
             assert_silent(socket)
 
+    def test_a_push_arriving_after_its_subjects_last_one_is_dropped(self, live_server_url, alice):
+        # The worker says `started` and the web process `finished`: the later-sent one may arrive first.
+        finished = {"type": "job_status", "uuid": "u-1", "status": "finished"}
+        with authenticated_socket(live_server_url, alice.username) as socket:
+            push_to_user(alice.username, {"type": "job_status", "uuid": "u-1", "status": "pending"}, subject="u-1")
+            push_to_user(alice.username, finished, subject="u-1", last=True)
+            push_to_user(alice.username, {"type": "job_status", "uuid": "u-1", "status": "started"}, subject="u-1")
+            push_to_user(alice.username, {"type": "job_status", "uuid": "u-2", "status": "started"}, subject="u-2")
+            push_to_user(alice.username, {"type": "job_status", "uuid": "u-1", "status": "no subject"})
+            assert [receive(socket)["status"] for _ in range(4)] == ["pending", "finished", "started", "no subject"]
+            assert_silent(socket)
+
     def test_broadcast_reaches_authenticated_sockets_only(self, live_server_url, alice, bob):
         message = {"type": "maintenance", "info": {"id": 1}}
         with (

@@ -55,7 +55,7 @@ def _cohort_message(cohort) -> dict:
 
 def job_status_changed(job) -> None:
     """Pushed after commit to the owner's sockets; feasibility studies have no message (they e-mail)."""
-    from cohort.models import CohortResult, DatedMeasure
+    from cohort.models import FINAL_STATUSES, CohortResult, DatedMeasure
 
     if isinstance(job, DatedMeasure):
         message = _count_message(job)
@@ -64,7 +64,7 @@ def job_status_changed(job) -> None:
     else:
         message = None
     if message is not None:
-        push_to_user(job.owner_id, message)
+        push_to_user(job.owner_id, message, subject=str(job.uuid), last=job.request_job_status in FINAL_STATUSES)
 
 
 def email_after_commit(*, user, subject: str, template: str, context: dict) -> None:

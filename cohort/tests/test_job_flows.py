@@ -10,6 +10,7 @@ from django.conf import settings
 from accesses.services.perimeter_tree import rebuild_closure
 from admin_cohort.tests.websocket_client import assert_silent, authenticated_socket, receive
 from cohort.models import CohortResult, DatedMeasure
+from cohort.services import notifications
 from cohort.tests.builders import cohort_of, measure_of, snapshot_of
 from tests.factories import PerimeterFactory, RoleFactory, UserFactory, grant
 from tests.fakes.query_executor import FakeQueryExecutor
@@ -92,6 +93,16 @@ class TestCounts:
             job.job_id,
         )
         assert measure.count_task_id
+
+    def test_a_started_frame_sent_after_the_finished_one_never_reaches_the_owner(self, qe, socket, client, researcher):
+        # The worker's `started` and the callback's `finished` come from two processes: if the worker is slower
+        # to publish, its frame must not leave the client showing a finished count as running.
+        uuid = count(client, snapshot_of(researcher, "101"))
+        assert follow(socket, uuid)[-1]["status"] == "finished"
+        late = DatedMeasure.objects.get(pk=uuid)
+        late.request_job_status = "started"
+        notifications.job_status_changed(late)
+        assert_silent(socket)
 
     @pytest.mark.parametrize(("scenario", "status"), [("error", "failed"), ("killed", "cancelled")])
     def test_failed_and_killed_jobs(self, qe, socket, client, researcher, scenario, status):
