@@ -50,25 +50,28 @@ def transition(model: type[JobModel], pk, change: Callable[[JobModel], bool]) ->
 
 def transition_from(job: JobModel, change: Callable[[JobModel], bool]) -> JobModel | None:
     """transition() for a job the caller has just read, without a lock (a callback's view read it to answer
-    404 or 403): `change` is applied to that copy, and one conditional UPDATE writes the changed columns if
-    the row is still as it was read (same status, same `modified_at`). When it is not, or when `change`
-    changes nothing, the locked transition() decides on the row as it is now.
+    404 or 403): `change` is applied to that copy, which is written if the row is still as it was read (same
+    status, same `modified_at`). When it is not, or when `change` changes nothing, the locked transition()
+    decides on the row as it is now.
     """
-    model = type(job)
     if job.request_job_status in FINAL_STATUSES:
         return None  # forward-only: a job read final stays final
-    read_status, read_modified_at = job.request_job_status, job.modified_at
-    if not change(job):
-        return transition(model, job.pk, change)
+    as_read = {"request_job_status": job.request_job_status, "modified_at": job.modified_at}
+    if change(job) and _written_if_still(job, **as_read):
+        _announce_move(type(job), job)
+        return job
+    return transition(type(job), job.pk, change)
+
+
+def _written_if_still(job: JobModel, **as_read) -> bool:
+    """One conditional UPDATE of the columns changed on `job`, applied only if its row still matches `as_read`."""
     values = {name: getattr(job, name) for name in job.changed_columns()}
     values["modified_at"] = timezone.now()
-    as_read = model.all_objects.filter(pk=job.pk, request_job_status=read_status, modified_at=read_modified_at)
-    if not as_read.update(**values):
-        return transition(model, job.pk, change)
+    if not type(job).all_objects.filter(pk=job.pk, **as_read).update(**values):
+        return False
     job.modified_at = values["modified_at"]
     job.columns_saved()
-    _announce_move(model, job)
-    return job
+    return True
 
 
 def set_status(job: JobModel, status: str, *, fail_msg: str | None = None) -> bool:
@@ -119,19 +122,14 @@ def record_submission(claimed: JobModel, *, job_id: str, status: str) -> JobMode
     or the job was cancelled meanwhile) the locked path settles it: a cohort announced as large keeps
     `long_pending`; a job that a callback already finished keeps its end.
     """
-    model = type(claimed)
     claimed_status = claimed.request_job_status
     if claimed_status in UNSUBMITTED_STATUSES and status != claimed_status:
-        fields = {"request_job_id": job_id, "request_job_status": status, "modified_at": timezone.now()}
-        if status in FINAL_STATUSES:
-            fields["request_job_duration"] = duration_since(claimed.created_at)
-        as_claimed = model.all_objects.filter(pk=claimed.pk, request_job_id="", request_job_status=claimed_status)
-        if as_claimed.update(**fields):
-            for name, value in fields.items():
-                setattr(claimed, name, value)
-            _announce_move(model, claimed)
+        claimed.request_job_id = job_id
+        set_status(claimed, status)
+        if _written_if_still(claimed, request_job_id="", request_job_status=claimed_status):
+            _announce_move(type(claimed), claimed)
             return claimed
-    return _record_submission_locked(model, claimed.pk, job_id=job_id, status=status)
+    return _record_submission_locked(type(claimed), claimed.pk, job_id=job_id, status=status)
 
 
 def _record_submission_locked(model: type[JobModel], pk, *, job_id: str, status: str) -> JobModel:
