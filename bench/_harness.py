@@ -5,6 +5,7 @@ Import it after `django.setup()` (each benchmark sets its environment first): it
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Sequence
@@ -21,6 +22,31 @@ from admin_cohort.models import User
 
 SLOW_P95_MS = 50.0
 TOKEN_MAX_AGE_S = 120  # access tokens live 5 minutes: renewed well before
+
+
+# ------------------------------------------------------------------------------------------ machine speed
+def calibration_ms() -> float:
+    """Milliseconds one core takes for a fixed pure-Python workload (best of three).
+
+    These machines share their host: the same code measured hours apart has cost from 36 to 60 ms of CPU per
+    count. Printed beside the figures, this tells a slower machine from slower code.
+    """
+
+    def workload() -> None:
+        table = {}
+        for number in range(200_000):
+            table[number % 997] = json.dumps([number, str(number)])
+
+    best = math.inf
+    for _ in range(3):
+        started = time.process_time()
+        workload()
+        best = min(best, time.process_time() - started)
+    return best * 1000
+
+
+def print_calibration(moment: str) -> None:
+    print(f"machine speed ({moment}): a fixed pure-Python workload took {calibration_ms():.0f} ms", flush=True)
 
 
 # ------------------------------------------------------------------------------------------- databases

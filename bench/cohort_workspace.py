@@ -73,6 +73,7 @@ from _harness import (  # noqa: E402
     explain_slowest_query,
     measure,
     percentile,
+    print_calibration,
 )
 from _processes import (  # noqa: E402
     VENV_BIN,
@@ -928,6 +929,7 @@ def main() -> int:
         created = True
         create_database(DB_NAME, admin_user=ADMIN_USER, owner=DB_ROLE)
         print(f"database {DB_NAME}, Redis prefix test-bench{RUN_ID}, logs in {logs}", flush=True)
+        print_calibration("at the start")
         call_command("migrate", verbosity=0, interactive=False)
         seeding = time.monotonic()
         workspace = seed(random.Random(options.seed), options.other_users, options.other_requests)
@@ -960,6 +962,7 @@ def main() -> int:
                 flows.append(run_count_flow(stack, workspace, options, config))
                 deployment.stop_child(worker)
         print_summary(lists, http_rows, flows)
+        print_calibration("at the end")
         failed = False
     finally:
         deployment.stop()

@@ -44,7 +44,7 @@ import django  # noqa: E402
 django.setup()
 
 import requests  # noqa: E402
-from _harness import create_database, drop_database  # noqa: E402
+from _harness import create_database, drop_database, print_calibration  # noqa: E402
 from _processes import (  # noqa: E402
     Child,
     Deployment,
@@ -310,7 +310,9 @@ def main() -> int:
         (hdfs,) = deployment.children
         deployment.env["STORAGE_PROVIDERS"] = hdfs_url
         print(f"database {DB_NAME}, fake WebHDFS at {hdfs_url}, logs in {logs}", flush=True)
+        print_calibration("at the start")
         print_summary(measure(deployment, hdfs, hdfs_url, username, exports, options))
+        print_calibration("at the end")
         failed = False
     finally:
         deployment.stop()
