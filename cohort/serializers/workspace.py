@@ -49,7 +49,7 @@ class SnapshotSummarySerializer(serializers.ModelSerializer):
 class RequestSerializer(CohortModelSerializer):
     owner = OwnerField(write_only=True)
     parent_folder = ParentFolderField(queryset=Folder.objects.all())
-    query_snapshots = SnapshotSummarySerializer(many=True, read_only=True)
+    query_snapshots = SnapshotSummarySerializer(source="snapshot_summaries", many=True, read_only=True)
     shared_by = serializers.StringRelatedField(read_only=True)
     # Python's text of the datetime (`2026-06-01 10:00:00.123456+00:00`), as the reference renders it (REQ-1).
     updated_at = serializers.CharField(read_only=True, allow_null=True)

@@ -110,7 +110,8 @@ class RequestViewSet(WorkspaceViewSet):
         return (
             queryset.annotate(updated_at=Subquery(latest.values("created_at")[:1]))
             .select_related("parent_folder", "shared_by")
-            .prefetch_related(Prefetch("query_snapshots", queryset=_snapshot_summaries()))
+            # Into a list: without `to_attr`, Django builds one queryset per request to hold its snapshots.
+            .prefetch_related(Prefetch("query_snapshots", queryset=_snapshot_summaries(), to_attr="snapshot_summaries"))
         )
 
 
