@@ -1,7 +1,8 @@
 """How each kind of process holds its PostgreSQL connections.
 
-A web process (admin_cohort.asgi) runs every request in a new thread: a connection kept by the thread would
-outlive it, and opening one per request costs the server a new backend each time, the largest part of a
+A web process (admin_cohort.asgi) runs every request in a context of its own (on a thread kept for later
+requests, admin_cohort.asgi_handler), and Django keeps a connection per context: it would not serve the next
+request, and opening one per request costs the server a new backend each time, the largest part of a
 request's database time. Its connections come from a pool instead. Every other process (Celery workers,
 management commands) runs its work in one thread and keeps its connection (CONN_MAX_AGE), which is also why
 no pool is made before Celery forks its worker processes: a pool inherited by a child shares its sockets.
