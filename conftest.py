@@ -7,6 +7,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from admin_cohort.auth import jwt_tokens
+from admin_cohort.selectors import gate_phases
 from tests.factories import PerimeterFactory, RoleFactory, UserFactory, full_admin_role, grant
 
 pytest_plugins = ["tests.fakes.fixtures"]
@@ -30,6 +31,7 @@ def _fresh_cache():
     database that the broker and other runs share.
     """
     cache.delete_pattern("*")
+    gate_phases.forget()  # phases read by an earlier test, rolled back since
     yield
 
 

@@ -8,7 +8,7 @@ from django.http import JsonResponse
 from admin_cohort.auth.authentication import bearer_token
 from admin_cohort.auth.machine_tokens import is_gate_bypass_token
 from admin_cohort.exceptions import BUSY, no_free_connection
-from admin_cohort.selectors import current_maintenance
+from admin_cohort.selectors import gate_phases
 from admin_cohort.serializers import format_json_datetime
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -29,7 +29,7 @@ class MaintenanceGateMiddleware:
         if token and is_gate_bypass_token(token):
             return self.get_response(request)
         try:
-            phase = current_maintenance()
+            phase = gate_phases.running()
         except OperationalError as error:  # its first query: a busy pool is the DRF views' 503 here too
             if not no_free_connection(error):
                 raise

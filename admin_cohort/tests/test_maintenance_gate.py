@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from admin_cohort import selectors
 from admin_cohort.models import MaintenancePhase, User
 from tests.factories import MaintenancePhaseFactory, UserFactory
 
@@ -159,3 +163,47 @@ class TestWithoutARunningPhase:
         now = timezone.now()
         MaintenancePhase.objects.create(subject="Done", start_datetime=now - timedelta(hours=1), end_datetime=now)
         assert make_client(user_manager).post("/users/", NEW_USER, format="json").status_code == 201
+
+
+class TestThePhasesTheGateRead:
+    """The gate reads the phases not ended yet at most every GATE_REFRESH_SECONDS (admin_cohort.selectors)."""
+
+    def test_a_phase_read_before_it_started_gates_when_it_starts_without_a_new_read(self, make_client, user_manager):
+        client = make_client(user_manager)
+        starts = timezone.now() + timedelta(seconds=1)
+        MaintenancePhaseFactory(subject="Soon", start_datetime=starts, end_datetime=starts + timedelta(hours=1))
+        response = client.post("/users/", NEW_USER, format="json")
+        assert response.status_code == 201, response.content
+        time.sleep(max(0.0, (starts - timezone.now()).total_seconds()) + 0.05)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post("/users/", {**NEW_USER, "username": "4123457"}, format="json")
+        assert response.status_code == 503, response.content
+        assert not [query for query in queries if "maintenance" in query["sql"]]
+        assert not User.objects.filter(pk="4123457").exists()
+
+    def test_a_phase_written_by_this_process_gates_at_once(self, make_client, user_manager):
+        client = make_client(user_manager)
+        assert client.post("/users/", NEW_USER, format="json").status_code == 201  # the gate read: no phase
+        MaintenancePhaseFactory(start_datetime=START, end_datetime=END)
+        assert_unavailable(client.post("/users/", {**NEW_USER, "username": "4123457"}, format="json"))
+
+    def test_a_phase_ended_by_this_process_stops_gating_at_once(self, make_client, user_manager):
+        client = make_client(user_manager)
+        phase = MaintenancePhaseFactory(start_datetime=START, end_datetime=END)
+        assert_unavailable(client.post("/users/", NEW_USER, format="json"))
+        phase.delete()
+        assert client.post("/users/", NEW_USER, format="json").status_code == 201
+
+    def test_a_phase_written_by_another_process_gates_within_the_refresh_delay(
+        self, make_client, user_manager, monkeypatch
+    ):
+        monkeypatch.setattr(selectors, "GATE_REFRESH_SECONDS", 0.3)
+        client = make_client(user_manager)
+        phase = MaintenancePhaseFactory(start_datetime=END, end_datetime=END + timedelta(hours=1))
+        assert client.post("/users/", NEW_USER, format="json").status_code == 201  # the gate read: not started
+        # As another process would write it: no signal reaches this one.
+        MaintenancePhase.objects.filter(pk=phase.pk).update(start_datetime=START, end_datetime=END)
+        time.sleep(0.35)
+        assert_unavailable(
+            client.post("/users/", {**NEW_USER, "username": "4123457"}, format="json"), message=EXPECTED_MESSAGE
+        )
