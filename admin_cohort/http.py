@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import os
+from urllib.parse import urlsplit
+
 import requests
 from requests.adapters import HTTPAdapter
+from requests.sessions import merge_setting
+from requests.utils import get_environ_proxies
 from urllib3.util.retry import Retry
 
 DEFAULT_TIMEOUT_SECONDS = 60
@@ -18,6 +24,18 @@ class _TimeoutSession(requests.Session):
         kwargs.setdefault("timeout", self._timeout)
         return super().request(method, url, **kwargs)
 
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        """requests' merge, with what the environment selects read once per origin (see `environment_settings`)."""
+        if not self.trust_env or proxies or verify not in (None, True):
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        env_proxies, env_verify = environment_settings(_origin(url))
+        return {
+            "proxies": merge_setting(dict(env_proxies), self.proxies),
+            "stream": merge_setting(stream, self.stream),
+            "verify": merge_setting(env_verify or verify, self.verify),
+            "cert": merge_setting(cert, self.cert),
+        }
+
     def close(self) -> None:
         """Also closes the idle kept-alive connections: urllib3 forgets its pools on close without closing them,
         and their sockets would stay open until garbage-collected. A connection still reading an answer is not
@@ -29,6 +47,23 @@ class _TimeoutSession(requests.Session):
                 if pool is not None:
                     pool.close()
         super().close()
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/"
+
+
+@functools.lru_cache(maxsize=128)
+def environment_settings(origin: str) -> tuple[tuple[tuple[str, str], ...], str | None]:
+    """The proxies (`HTTP_PROXY`, `NO_PROXY`…) and CA bundle the environment selects for an origin.
+
+    requests reads them again for every call: two scans of the whole environment, which cost more than the call
+    itself on a local network (a count's submission to the QueryExecutor). A running process's environment does
+    not change, and `NO_PROXY` decides by host and port, so the answer is kept per origin.
+    """
+    proxies = get_environ_proxies(origin)
+    return tuple(proxies.items()), os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
 
 
 def http_session(timeout: float = DEFAULT_TIMEOUT_SECONDS, retries: int = 2) -> requests.Session:

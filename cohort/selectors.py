@@ -18,8 +18,9 @@ def is_job_machine(user) -> bool:
     return bool(user) and user.username in settings.APPLICATIVE_USERS
 
 
-def owned_by(model, user) -> QuerySet:
-    return model.objects.filter(owner=user)
+def owned_by(model, user, *, among: QuerySet | None = None) -> QuerySet:
+    """The user's own rows of `model`, or of `among` (rows of `model` already narrowed down)."""
+    return (model.objects if among is None else among).filter(owner=user)
 
 
 def visible_to(model, user) -> QuerySet:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from admin_cohort.http import http_session
+from admin_cohort.http import environment_settings, http_session
 from tests.fakes.http_server import FakeServer, Reply
 
 
@@ -32,3 +32,42 @@ def test_a_closed_session_still_answers(server):
     assert session.get(f"{server.url}/status").json() == {"status": "ok"}
     session.close()
     server.wait_for_no_open_connection(timeout=2)
+
+
+class TestProxiesFromTheEnvironment:
+    """requests' environment variables still apply, host by host, though they are read once per origin."""
+
+    @pytest.fixture
+    def environment(self, monkeypatch):
+        environment_settings.cache_clear()
+        yield monkeypatch
+        environment_settings.cache_clear()
+
+    def test_http_proxy_is_used_except_for_the_hosts_of_no_proxy(self, environment, server):
+        with FakeServer() as proxy:
+            proxy.reply("GET", "/status", Reply(json={"status": "proxied"}))
+            direct = server.url.replace("127.0.0.1", "localhost")  # requests matches ports in NO_PROXY for names only
+            environment.setenv("HTTP_PROXY", proxy.url)
+            environment.setenv("NO_PROXY", direct.removeprefix("http://"))
+            with http_session() as session:
+                for _ in range(2):  # the second time from what was read the first time
+                    assert session.get("http://query-executor.test/status").json() == {"status": "proxied"}
+                    assert session.get(f"{direct}/status").json() == {"status": "ok"}
+            assert [r.headers["Host"] for r in proxy.requests] == ["query-executor.test"] * 2
+            assert len(server.requests) == 2
+
+    def test_a_call_given_its_own_proxies_uses_them(self, environment, server):
+        with FakeServer() as proxy:
+            proxy.reply("GET", "/status", Reply(json={"status": "proxied"}))
+            environment.setenv("NO_PROXY", "*")
+            with http_session() as session:
+                answer = session.get("http://query-executor.test/status", proxies={"http": proxy.url})
+            assert answer.json() == {"status": "proxied"}
+
+    def test_the_ca_bundle_variable_is_the_default_verification(self, environment, tmp_path):
+        bundle = tmp_path / "hospital-ca.pem"
+        environment.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+        with http_session() as session:
+            settings = session.merge_environment_settings("https://fhir.test/Patient", {}, None, None, None)
+            assert settings["verify"] == str(bundle)
+            assert session.merge_environment_settings("https://fhir.test/", {}, None, False, None)["verify"] is False

@@ -14,7 +14,7 @@ class OwnedRelatedField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self):
         request = self.context.get("request")
         # The caller's rows among those the field was declared with (e.g. no subset cohorts).
-        return owned_by(self.queryset.model, request.user if request else None) & self.queryset.all()
+        return owned_by(self.queryset.model, request.user if request else None, among=self.queryset)
 
     def to_internal_value(self, data):
         try:
