@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from rest_framework.exceptions import PermissionDenied
 
 from admin_cohort import rights
+from admin_cohort.lookups import one_or_none
 from admin_cohort.models import User
 
 _logger = logging.getLogger("info")
@@ -20,7 +21,7 @@ def impersonate(user: User, headers: Mapping[str, str]) -> User:
         return user
     if not rights.is_full_admin(user):
         raise PermissionDenied(REFUSED)
-    target = User.objects.filter(pk=target_username).first()
+    target = one_or_none(User.objects.filter(pk=target_username))
     if target is None:
         _logger.warning("%s asked to impersonate unknown user %r", user.username, target_username)
         return user

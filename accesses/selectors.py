@@ -23,6 +23,19 @@ def ancestors_by_perimeter(perimeter_ids: Iterable[int | None]) -> dict[int, set
     return result
 
 
+def lineages_by_cohort_id(cohort_ids: Iterable[str]) -> dict[str, tuple[int, set[int]]]:
+    """{cohort id: (perimeter id, ids of the perimeter and of its ancestors)} for the perimeters (not deleted) of
+    these cohort ids, in one query: the closure holds every perimeter at depth 0, and the ancestors above it."""
+    lineages: dict[str, tuple[int, set[int]]] = {}
+    rows = PerimeterClosure.objects.filter(
+        descendant__cohort_id__in={str(cohort_id) for cohort_id in cohort_ids},
+        descendant__delete_datetime__isnull=True,
+    ).values_list("descendant__cohort_id", "descendant_id", "ancestor_id")
+    for cohort_id, perimeter_id, ancestor_id in rows:
+        lineages.setdefault(cohort_id, (perimeter_id, set()))[1].add(ancestor_id)
+    return lineages
+
+
 def descendant_ids(root_ids: Iterable[int], *, including_roots: bool = True) -> QuerySet:
     """Ids of all the descendants of the given perimeters (and of those perimeters), as a subquery."""
     links = PerimeterClosure.objects.filter(ancestor_id__in=list(root_ids))

@@ -28,6 +28,7 @@ from accesses.services.perimeter_tree import (
     rebuild_closure,
     upsert_perimeters,
 )
+from admin_cohort.lookups import one_or_none
 from admin_cohort.models import User
 
 PERIMETERS_HEADER = (
@@ -335,7 +336,7 @@ def _set_up_admin(root: Perimeter, report: InitialDataReport) -> None:
     username = settings.ADMIN_USERNAME
     report.admin_username = username
     role = _full_admin_role(report)
-    user = User.all_objects.filter(pk=username).first()
+    user = one_or_none(User.all_objects.filter(pk=username))
     if user is None:
         user = _new_user(
             username,
@@ -373,7 +374,7 @@ def _set_up_machine_users(report: InitialDataReport) -> None:
     # The deployment pipeline's user exists only where its token is configured.
     rollout = [settings.ROLLOUT_USERNAME] if settings.ROLLOUT_TOKEN else []
     for username in [*settings.APPLICATIVE_USERS, *rollout]:
-        user = User.all_objects.filter(pk=username).first()
+        user = one_or_none(User.all_objects.filter(pk=username))
         written = False
         if user is None:
             user = _new_user(username, None, firstname=username, lastname="APPLICATION")

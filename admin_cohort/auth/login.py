@@ -8,6 +8,7 @@ from django.utils import timezone
 from admin_cohort.auth import hooks, jwt_tokens, machine_tokens, oidc, throttle
 from admin_cohort.auth.errors import AuthError
 from admin_cohort.auth.service import JWT, OIDC
+from admin_cohort.lookups import one_or_none
 from admin_cohort.models import User
 
 INVALID_CREDENTIALS = "Invalid username or password!"
@@ -28,7 +29,7 @@ def login_with_credentials(request, username: str, password: str) -> tuple[User,
     address = request.META.get("REMOTE_ADDR") or "-"
     if throttle.is_throttled(username, address):
         raise LoginThrottledError("Too many failed login attempts, try again later")
-    user = User.objects.filter(pk=username).first()
+    user = one_or_none(User.objects.filter(pk=username))
     if username in machine_tokens.machine_usernames() or not _credentials_valid(user, username, password):
         throttle.record_failure(username, address)
         raise AuthError(INVALID_CREDENTIALS)
@@ -42,7 +43,7 @@ def login_with_credentials(request, username: str, password: str) -> tuple[User,
 
 def login_with_oidc_code(request, auth_code: str, redirect_uri: str) -> tuple[User, dict]:
     username, tokens = oidc.exchange_code(auth_code, redirect_uri)
-    user = User.objects.filter(pk=username).first()
+    user = one_or_none(User.objects.filter(pk=username))
     if user is None or username in machine_tokens.machine_usernames():
         raise AuthError("User matching query does not exist.")
     result = {"access_token": tokens["access_token"], "refresh_token": tokens.get("refresh_token")}

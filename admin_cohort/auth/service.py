@@ -10,6 +10,7 @@ from django.conf import settings
 from admin_cohort import request_context
 from admin_cohort.auth import jwt_tokens, machine_tokens, oidc
 from admin_cohort.auth.errors import AuthError
+from admin_cohort.lookups import one_or_none
 from admin_cohort.models import User
 from admin_cohort.plugins import run_post_auth_hooks
 
@@ -31,7 +32,7 @@ def username_from_token(token: str, method: str | None) -> str:
 def authenticate_token(token: str, method: str | None, headers: Mapping[str, str]) -> User:
     """Interactive users only (JWT or OIDC), then post-authentication hooks (impersonation)."""
     username = username_from_token(token, method)
-    user = User.objects.filter(pk=username).first()
+    user = one_or_none(User.objects.filter(pk=username))
     if user is None:
         raise AuthError("Unknown user")
     if username in machine_tokens.machine_usernames():
@@ -43,7 +44,7 @@ def authenticate_machine_token(token: str) -> User | None:
     username = machine_tokens.username_for_token(token)
     if username is None:
         return None
-    user = User.objects.filter(pk=username).first()
+    user = one_or_none(User.objects.filter(pk=username))
     if user is None:
         _logger.error("Machine token for %r presented but that user does not exist", username)
     return user

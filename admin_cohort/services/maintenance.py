@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from admin_cohort.changed_columns import update_columns
+from admin_cohort.lookups import one_or_none
 from admin_cohort.models import MaintenancePhase
 from admin_cohort.selectors import current_maintenance
 from admin_cohort.services.ws_events import broadcast
@@ -31,7 +32,7 @@ def notify(info: dict, forced_active: bool | None = None) -> bool:
 
     An "ended" message is dropped while another phase is running. Returns whether it was sent.
     """
-    phase = MaintenancePhase.objects.filter(pk=info["id"]).first()
+    phase = one_or_none(MaintenancePhase.objects.filter(pk=info["id"]))
     if forced_active is not None:
         info = {**info, "active": forced_active}
     elif phase is None:

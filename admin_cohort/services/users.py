@@ -7,6 +7,7 @@ from django.db import transaction
 
 from admin_cohort.auth import hooks
 from admin_cohort.changed_columns import update_columns
+from admin_cohort.lookups import one_or_none
 from admin_cohort.models import User
 from admin_cohort.plugins import rights
 
@@ -36,7 +37,7 @@ def check_user(username: str) -> tuple[dict | None, bool]:
 
     Raises InvalidUsernameError, or hooks.HookError when the directory cannot be asked.
     """
-    user = User.objects.filter(pk=username).first()
+    user = one_or_none(User.objects.filter(pk=username))
     if user is not None:
         return {
             "username": user.username,

@@ -25,6 +25,9 @@ class DatedMeasure(OwnedModel, JobModel):
     extra = models.JSONField(null=True, blank=True)
     count_task_id = models.TextField(blank=True, default="")
     mode = models.CharField(max_length=20, choices=MeasureMode.choices, default=MeasureMode.SNAPSHOT)
+    # A refresh schedule's run (spec 02 §9): its end is the schedule's last refresh. Known from the row, so that
+    # the end of every other count asks nothing about schedules.
+    scheduled_refresh = models.BooleanField(default=False)
 
     class Meta(OwnedModel.Meta):
         db_table = "cohort_dated_measure"

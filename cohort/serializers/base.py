@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from admin_cohort.serializers import ModelFieldsBuiltOnce
 from cohort.selectors import owned_by
 
 
@@ -37,7 +38,7 @@ class OwnerField(serializers.PrimaryKeyRelatedField):
         return get_user_model().objects.filter(pk=request.user.pk if request else None)
 
 
-class CohortModelSerializer(serializers.ModelSerializer):
+class CohortModelSerializer(ModelFieldsBuiltOnce, serializers.ModelSerializer):
     """Accepts `X_id` for every writable relation `X` (spec 02 §1.5): the alias wins when both are sent."""
 
     def to_internal_value(self, data):

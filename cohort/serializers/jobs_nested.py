@@ -10,10 +10,11 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from rest_framework import serializers
 
+from admin_cohort.serializers import ModelFieldsBuiltOnce
 from cohort.models import CohortResult, DatedMeasure, Request
 
 
-class DatedMeasureSerializer(serializers.ModelSerializer):
+class DatedMeasureSerializer(ModelFieldsBuiltOnce, serializers.ModelSerializer):
     count_outdated = serializers.SerializerMethodField()
     cohort_limit = serializers.SerializerMethodField()
 

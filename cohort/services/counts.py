@@ -29,7 +29,9 @@ def launch_count(
     `from_translated_query`: a refresh schedule's run, which has no user credentials and submits the
     snapshot's stored `translated_query` (spec 02 §9.2).
     """
-    measure = DatedMeasure.objects.create(owner=owner, request_query_snapshot=snapshot, mode=mode)
+    measure = DatedMeasure.objects.create(
+        owner=owner, request_query_snapshot=snapshot, mode=mode, scheduled_refresh=from_translated_query
+    )
     queue_after_commit(
         DatedMeasure,
         measure.pk,

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.dispatch import receiver
 
+from admin_cohort.lookups import one_or_none
 from cohort.job_server import JobServerError
 from cohort.models import FeasibilityStudy, JobStatus, RequestQuerySnapshot
 from cohort.services import feasibility_report, jobs, notifications, submission
@@ -60,7 +61,7 @@ def submit_study(study_pk, *, auth: dict, task_id: str) -> None:
     # that already ended (failed, or a callback faster than us) has told the owner itself.
     submitted_before = FeasibilityStudy.all_objects.filter(pk=study_pk).exclude(request_job_id="").exists()
     submission.submit(FeasibilityStudy, study_pk, build, task_id_field=None, task_id=task_id)
-    study = FeasibilityStudy.all_objects.filter(pk=study_pk).first()
+    study = one_or_none(FeasibilityStudy.all_objects.filter(pk=study_pk))
     if study is not None and not submitted_before and study.request_job_id and not study.is_final:
         _email_owner(study, subject="Votre demande de rapport", template="feasibility_report_requested")
 

@@ -15,6 +15,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from admin_cohort.lookups import one_or_none
 from cohort.models import FINAL_STATUSES, UNSUBMITTED_STATUSES, JobModel, JobStatus
 from cohort.services import notifications
 from cohort.signals import job_ended
@@ -28,7 +29,7 @@ def duration_since(created_at) -> str:
 
 
 def _locked(model: type[JobModel], pk) -> JobModel | None:
-    return model.all_objects.select_for_update().filter(pk=pk).first()
+    return one_or_none(model.all_objects.select_for_update().filter(pk=pk))
 
 
 def transition(model: type[JobModel], pk, change: Callable[[JobModel], bool]) -> JobModel | None:
@@ -108,7 +109,7 @@ def claim_for_submission(model: type[JobModel], pk, *, task_id_field: str | None
     )
     if not pending and not claimable.exclude(request_job_status__in=FINAL_STATUSES).update(modified_at=now, **task):
         return None
-    job = model.all_objects.select_related("owner", "request_query_snapshot").filter(pk=pk).first()
+    job = one_or_none(model.all_objects.select_related("owner", "request_query_snapshot").filter(pk=pk))
     if job is not None and pending:
         notifications.job_status_changed(job)
     return job

@@ -7,12 +7,10 @@ any known perimeter is covered by nothing (the reference's vacuous "all rights" 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from accesses import catalogue
-from accesses.models import Perimeter
-from accesses.selectors import ancestors_by_perimeter
+from accesses.selectors import lineages_by_cohort_id
 from accesses.services.user_rights import UserRights
 
 COHORT_RIGHTS = {
@@ -31,27 +29,21 @@ class ReadingCheck:
     missing: list[str]  # perimeter cohort ids the user may not read (or that are not perimeters)
 
 
-def perimeters_by_cohort_id(cohort_ids: Iterable[str]) -> dict[str, int]:
-    ids = {str(cohort_id) for cohort_id in cohort_ids}
-    return dict(Perimeter.objects.filter(cohort_id__in=ids).values_list("cohort_id", "id"))
-
-
-def covered(perimeter_ids: set[int], granting: set[int], ancestors: dict[int, set[int]]) -> set[int]:
-    """The perimeters of `perimeter_ids` that are, or descend from, a `granting` perimeter."""
-    return {p for p in perimeter_ids if (ancestors[p] | {p}) & granting}
+def covered_cohort_ids(lineages: dict[str, tuple[int, set[int]]], granting: set[int]) -> set[str]:
+    """The cohort ids of `lineages` whose perimeter is, or descends from, a `granting` perimeter."""
+    return {cohort_id for cohort_id, (_, lineage) in lineages.items() if lineage & granting}
 
 
 def check_reading(user, cohort_ids: list[str]) -> ReadingCheck:
     """Whether `user` may count or create a cohort on the perimeters `cohort_ids` (spec 02 §11.3)."""
     rights = UserRights.of(user)
-    known = perimeters_by_cohort_id(cohort_ids)
-    ancestors = ancestors_by_perimeter(known.values())
-    readable = covered(set(known.values()), rights.perimeters_with(*catalogue.READING), ancestors)
-    nominative = covered(set(known.values()), rights.perimeters_with(catalogue.READ_NOMINATIVE), ancestors)
-    missing = [str(c) for c in cohort_ids if known.get(str(c)) not in readable]
+    lineages = lineages_by_cohort_id(cohort_ids)
+    readable = covered_cohort_ids(lineages, rights.perimeters_with(*catalogue.READING))
+    nominative = covered_cohort_ids(lineages, rights.perimeters_with(catalogue.READ_NOMINATIVE))
+    missing = [str(c) for c in cohort_ids if str(c) not in readable]
     return ReadingCheck(
         allowed=bool(cohort_ids) and not missing,
-        pseudonymised=not known or len(nominative) < len(known),
+        pseudonymised=not lineages or len(nominative) < len(lineages),
         missing=missing,
     )
 
@@ -59,16 +51,14 @@ def check_reading(user, cohort_ids: list[str]) -> ReadingCheck:
 def cohort_rights(user, perimeters_ids_by_key: dict[str, list[str]]) -> dict[str, dict[str, bool]]:
     """The §11.2 rights for each key (a cohort's group id) given the perimeter cohort ids of its query."""
     rights = UserRights.of(user)
-    known = perimeters_by_cohort_id(c for ids in perimeters_ids_by_key.values() for c in ids)
-    ancestors = ancestors_by_perimeter(known.values())
-    granting = {name: rights.perimeters_with(*flags) for name, flags in COHORT_RIGHTS.items()}
+    lineages = lineages_by_cohort_id(c for ids in perimeters_ids_by_key.values() for c in ids)
+    covered_by_right = {
+        name: covered_cohort_ids(lineages, rights.perimeters_with(*flags)) for name, flags in COHORT_RIGHTS.items()
+    }
     answer = {}
     for key, cohort_ids in perimeters_ids_by_key.items():
-        perimeter_ids = {known[str(c)] for c in cohort_ids if str(c) in known}
-        answer[key] = {
-            name: bool(perimeter_ids) and covered(perimeter_ids, held, ancestors) == perimeter_ids
-            for name, held in granting.items()
-        }
+        known = {str(c) for c in cohort_ids} & lineages.keys()
+        answer[key] = {name: bool(known) and known <= covered for name, covered in covered_by_right.items()}
     return answer
 
 

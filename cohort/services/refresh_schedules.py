@@ -131,9 +131,11 @@ def _launch_run(pk) -> DatedMeasure:
 def record_refresh(sender, instance: DatedMeasure, **kwargs) -> None:
     """The end of a schedule's latest run (never of another count of the snapshot) is its last refresh.
 
-    Every count that ends comes here, and very few are a schedule's run: the bookkeeping is one UPDATE that
-    finds no row for the others; the schedule is read only to e-mail its owner.
+    Every count that ends comes here, and very few are a schedule's run: only those are looked for in the
+    schedules; the schedule is read only to e-mail its owner.
     """
+    if not instance.scheduled_refresh:
+        return
     succeeded = instance.request_job_status == JobStatus.FINISHED
     recorded = RequestRefreshSchedule.objects.filter(last_dated_measure_id=instance.pk).update(
         last_refresh=timezone.now(),

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
+from accesses.models import Perimeter
 from accesses.services.perimeter_tree import rebuild_closure
+from cohort.services.perimeter_rights import check_reading
 from cohort.tests.builders import cohort_of, measure_of, snapshot_of
 from tests.factories import PerimeterFactory, RoleFactory, UserFactory, grant
 
@@ -132,3 +135,24 @@ class TestActiveJobs:
 
     def test_needs_authentication(self, anonymous):
         assert anonymous.get("/cohort/cohorts/jobs/active/").status_code == 403
+
+
+class TestReadingCheck:
+    """What a count or a cohort creation needs (spec 02 §11.3), as the submission task asks it."""
+
+    def test_a_reader_of_the_hospital_reads_its_units_nominatively(self, hospital, researcher):
+        grant(researcher, RoleFactory(right_read_patient_nominative=True), hospital[0])
+        check = check_reading(researcher, ["101", "102"])
+        assert (check.allowed, check.pseudonymised, check.missing) == (True, False, [])
+
+    def test_pseudonymised_where_nominative_reading_does_not_cover_every_perimeter(self, hospital, researcher):
+        grant(researcher, RoleFactory(right_read_patient_pseudonymized=True), hospital[0])
+        grant(researcher, RoleFactory(right_read_patient_nominative=True), hospital[1])
+        check = check_reading(researcher, ["101", "102"])
+        assert (check.allowed, check.pseudonymised) == (True, True)
+
+    def test_deleted_and_unknown_perimeters_are_never_readable(self, hospital, researcher):
+        grant(researcher, RoleFactory(right_read_patient_nominative=True), hospital[0])
+        Perimeter.all_objects.filter(pk=hospital[1].pk).update(delete_datetime=timezone.now())
+        check = check_reading(researcher, ["101", "102", "999"])
+        assert (check.allowed, check.missing) == (False, ["101", "999"])

@@ -143,9 +143,9 @@ class TestCountSubmission:
         measure = measure_of(snapshot_of(researcher, "1001"), status="new")
         with FakeQueryExecutor() as query_executor:
             settings.QUERY_EXECUTOR_URL = query_executor.url
-            # Claim the job (an update), read it, look for previous counts, read the rights (accesses,
-            # perimeters, ancestors), record the job id (an update): no lock, no transaction.
-            with django_assert_max_num_queries(7):
+            # Claim the job (an update), read it, look for previous counts, read the rights (accesses, then the
+            # perimeters with their ancestors), record the job id (an update): no lock, no transaction.
+            with django_assert_max_num_queries(6):
                 counts.submit_count(str(measure.pk), auth={}, stage_details=None, task_id="t-1")
             assert query_executor.wait_for_job().cohort_uuid == str(measure.pk)
         measure.refresh_from_db()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -500,6 +501,16 @@ class TestBookkeeping:
         assert (stored.last_refresh, stored.last_refresh_count) == (None, None)
         callback(newer, {"request_job_status": "FINISHED", "count": "8", "extra": {}})
         assert refreshed(schedule).last_refresh_count == 8
+
+    def test_a_run_launched_before_the_upgrade_that_marks_runs_is_still_recorded(self, callback, schedule, run):
+        from django.apps import apps
+
+        upgrade = importlib.import_module("cohort.migrations.0003_dated_measure_scheduled_refresh")
+        DatedMeasure.objects.filter(pk=run.pk).update(scheduled_refresh=False)  # as such rows were before it
+        upgrade.mark_running_refreshes(apps, None)
+        assert list(DatedMeasure.objects.filter(scheduled_refresh=True).values_list("pk", flat=True)) == [run.pk]
+        callback(run, {"request_job_status": "FINISHED", "count": "42", "extra": {}})
+        assert refreshed(schedule).last_refresh_count == 42
 
     def test_a_deleted_schedule_keeps_no_books(self, callback, researcher_client, schedule, run):
         assert researcher_client.delete(url(schedule)).status_code == 204

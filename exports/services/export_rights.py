@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from accesses import catalogue
-from accesses.selectors import ancestors_by_perimeter
+from accesses.selectors import lineages_by_cohort_id
 from accesses.services.user_rights import UserRights
 from cohort.models import CohortResult
-from cohort.services.perimeter_rights import covered, perimeters_by_cohort_id
+from cohort.services.perimeter_rights import covered_cohort_ids
 from exports.models import DOWNLOADABLE_FORMATS
 
 CSV_XLSX_NOMINATIVE = "right_export_csv_xlsx_nominative"
@@ -56,19 +56,19 @@ def missing_rights(user, *, output_format: str, nominative: bool, cohorts: Itera
         "request_query_snapshot__perimeters_ids", flat=True
     )
     cohort_ids = {str(cohort_id) for ids in perimeters_ids for cohort_id in ids or ()}
-    known = perimeters_by_cohort_id(cohort_ids)
-    if not known:
+    lineages = lineages_by_cohort_id(cohort_ids)
+    if not lineages:
         return "The source cohorts are built on no known perimeter"
-    unknown = sorted(cohort_ids - known.keys())
+    unknown = sorted(cohort_ids - lineages.keys())
     if unknown:
         return f"The source cohorts are built on unknown perimeters: [{', '.join(unknown)}]."
 
     user_rights = UserRights.of(user)
-    perimeter_ids = set(known.values())
+    perimeter_ids = {perimeter_id for perimeter_id, _ in lineages.values()}
     read_right = catalogue.READ_NOMINATIVE if nominative else catalogue.READ_PSEUDONYMIZED
-    readable = covered(perimeter_ids, user_rights.perimeters_with(read_right), ancestors_by_perimeter(perimeter_ids))
-    if readable != perimeter_ids:
-        return _missing(read_right, perimeter_ids - readable)
+    readable = covered_cohort_ids(lineages, user_rights.perimeters_with(read_right))
+    if readable != lineages.keys():
+        return _missing(read_right, {lineages[cohort_id][0] for cohort_id in lineages.keys() - readable})
     needed = export_right(output_format, nominative)
     if not user_rights.holds(needed):
         return _missing(needed, perimeter_ids)
