@@ -19,7 +19,9 @@ def queue_after_commit(model: type[JobModel], pk, task_name: str, *args) -> None
         try:
             # Nothing reads a job task's result: without ignore_result, Celery would subscribe this process
             # to the result's Redis channel for every task queued (and unsubscribe when it is collected).
-            app.send_task(task_name, args=args, ignore_result=True)
+            # The arguments carry the caller's credentials: their text (the `argsrepr` that broker monitors show
+            # and Celery logs when a task fails) names the job only.
+            app.send_task(task_name, args=args, ignore_result=True, argsrepr=f"({model.__name__} {pk}, …)")
         except Exception as error:  # broker down: the job must not wait for a task that will never run
             _logger.exception("Could not queue %s for %s %s", task_name, model.__name__, pk)
             jobs.fail(model, pk, f"The task queue is unreachable, the job could not start ({error.__class__.__name__})")

@@ -54,14 +54,16 @@ class TestLaunchCount:
         assert created["request_query_snapshot"] == str(snapshot.uuid)
         assert DatedMeasure.objects.get().owner == researcher
 
-    def test_the_count_task_is_queued_without_a_result_to_wait_for(
+    def test_the_count_task_is_queued_without_a_result_to_wait_for_nor_the_callers_token_in_sight(
         self, client, snapshot, django_capture_on_commit_callbacks
     ):
-        # A task queued with a result expected makes the web process subscribe to its result channel.
+        # A task queued with a result expected makes the web process subscribe to its result channel. The task's
+        # arguments carry the caller's token (for the FHIR translation): their text, which the broker's monitors
+        # show and Celery logs when the task fails, names the count only.
         published = []
 
         def record(headers=None, **_):
-            published.append((headers["task"], headers["ignore_result"]))
+            published.append((headers["task"], headers["ignore_result"], headers["argsrepr"]))
 
         before_task_publish.connect(record, weak=False)
         try:
@@ -70,7 +72,11 @@ class TestLaunchCount:
                 assert client.post("/cohort/dated-measures/", body, format="json").status_code == 201
         finally:
             before_task_publish.disconnect(record)
-        assert published == [("cohort.tasks.submit_count", True)]
+        [(task, ignore_result, argsrepr)] = published
+        measure = DatedMeasure.objects.get()
+        assert (task, ignore_result) == ("cohort.tasks.submit_count", True)
+        assert str(measure.pk) in argsrepr
+        assert client.tokens.access_token not in argsrepr and "Bearer" not in argsrepr
 
     def test_job_fields_sent_by_the_client_are_ignored(self, client, snapshot):
         body = {

@@ -177,6 +177,9 @@ class FakeQueryExecutor(FakeServer):
         self._timers: dict[str, threading.Timer] = {}
         self._changed = threading.Condition()
         self._released = threading.Event()
+        # Callbacks go through kept-alive connections, as the QueryExecutor's pooled HTTP client sends them.
+        self._callbacks = requests.Session()
+        self._callbacks.trust_env = False  # the backend is on loopback: no proxy to look up for each callback
         self.route("POST", "/jobs", self._submit)
         self.route("DELETE", "/jobs/{job_id}", self._cancel)
 
@@ -219,6 +222,7 @@ class FakeQueryExecutor(FakeServer):
         self._released.set()  # wakes "timeout" handlers
         for timer in list(self._timers.values()):
             timer.cancel()
+        self._callbacks.close()
         super().stop()
 
     # -- inspection ----------------------------------------------------------------------------------
@@ -276,7 +280,7 @@ class FakeQueryExecutor(FakeServer):
             self._ended.add(callback.job.job_id)
         try:
             body = json.dumps(callback.body)
-            response = requests.patch(callback.url, data=body, headers=callback.headers, timeout=30)
+            response = self._callbacks.patch(callback.url, data=body, headers=callback.headers, timeout=30)
             delivery = Delivery(callback, response.status_code)
         except requests.RequestException as error:
             delivery = Delivery(callback, None, f"{type(error).__name__}: {error}")
