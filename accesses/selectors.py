@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db.models import F, Q, QuerySet
@@ -23,16 +24,21 @@ def ancestors_by_perimeter(perimeter_ids: Iterable[int | None]) -> dict[int, set
     return result
 
 
-def lineages_by_cohort_id(cohort_ids: Iterable[str]) -> dict[str, tuple[int, set[int]]]:
-    """{cohort id: (perimeter id, ids of the perimeter and of its ancestors)} for the perimeters (not deleted) of
-    these cohort ids, in one query: the closure holds every perimeter at depth 0, and the ancestors above it."""
-    lineages: dict[str, tuple[int, set[int]]] = {}
+class Lineage(NamedTuple):
+    perimeter_id: int
+    ids: set[int]  # the perimeter's and its ancestors'
+
+
+def lineages_by_cohort_id(cohort_ids: Iterable[str]) -> dict[str, Lineage]:
+    """The lineage of the perimeter (not deleted) of each of these cohort ids, in one query: the closure holds
+    every perimeter at depth 0, and its ancestors above it."""
+    lineages: dict[str, Lineage] = {}
     rows = PerimeterClosure.objects.filter(
         descendant__cohort_id__in={str(cohort_id) for cohort_id in cohort_ids},
         descendant__delete_datetime__isnull=True,
     ).values_list("descendant__cohort_id", "descendant_id", "ancestor_id")
     for cohort_id, perimeter_id, ancestor_id in rows:
-        lineages.setdefault(cohort_id, (perimeter_id, set()))[1].add(ancestor_id)
+        lineages.setdefault(cohort_id, Lineage(perimeter_id, set())).ids.add(ancestor_id)
     return lineages
 
 

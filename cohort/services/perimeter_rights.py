@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from accesses import catalogue
-from accesses.selectors import lineages_by_cohort_id
+from accesses.selectors import Lineage, lineages_by_cohort_id
 from accesses.services.user_rights import UserRights
 
 COHORT_RIGHTS = {
@@ -29,9 +29,9 @@ class ReadingCheck:
     missing: list[str]  # perimeter cohort ids the user may not read (or that are not perimeters)
 
 
-def covered_cohort_ids(lineages: dict[str, tuple[int, set[int]]], granting: set[int]) -> set[str]:
+def covered_cohort_ids(lineages: dict[str, Lineage], granting: set[int]) -> set[str]:
     """The cohort ids of `lineages` whose perimeter is, or descends from, a `granting` perimeter."""
-    return {cohort_id for cohort_id, (_, lineage) in lineages.items() if lineage & granting}
+    return {cohort_id for cohort_id, lineage in lineages.items() if lineage.ids & granting}
 
 
 def check_reading(user, cohort_ids: list[str]) -> ReadingCheck:

@@ -64,11 +64,11 @@ def missing_rights(user, *, output_format: str, nominative: bool, cohorts: Itera
         return f"The source cohorts are built on unknown perimeters: [{', '.join(unknown)}]."
 
     user_rights = UserRights.of(user)
-    perimeter_ids = {perimeter_id for perimeter_id, _ in lineages.values()}
+    perimeter_ids = {lineage.perimeter_id for lineage in lineages.values()}
     read_right = catalogue.READ_NOMINATIVE if nominative else catalogue.READ_PSEUDONYMIZED
     readable = covered_cohort_ids(lineages, user_rights.perimeters_with(read_right))
     if readable != lineages.keys():
-        return _missing(read_right, {lineages[cohort_id][0] for cohort_id in lineages.keys() - readable})
+        return _missing(read_right, {lineages[cohort_id].perimeter_id for cohort_id in lineages.keys() - readable})
     needed = export_right(output_format, nominative)
     if not user_rights.holds(needed):
         return _missing(needed, perimeter_ids)
