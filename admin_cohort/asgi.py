@@ -32,10 +32,11 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402 (needs 
 from django.urls import re_path  # noqa: E402
 
 from admin_cohort.consumers import PushConsumer  # noqa: E402
+from admin_cohort.zero_copy import ZeroCopySend  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": ZeroCopySend(django_asgi_app),
         "websocket": URLRouter([re_path(r"ws", PushConsumer.as_asgi())]),
     }
 )

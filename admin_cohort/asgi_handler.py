@@ -19,6 +19,8 @@ from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core.handlers import base
 from django.core.handlers.asgi import ASGIHandler
 
+from admin_cohort.zero_copy import EXTENSION as ZERO_COPY_SEND
+
 # Threads kept idle at most: past this many requests at once, the extra threads end with their request.
 IDLE_THREADS = 32
 _numbers = itertools.count(1)
@@ -61,6 +63,20 @@ class SyncChainASGIHandler(ASGIHandler):
                 self._idle.append(thread)
             else:
                 thread.shutdown(wait=False)
+
+    async def send_response(self, response, send) -> None:
+        body = getattr(response, "relayed_body", None)  # a RelayedResponse (admin_cohort.streaming)
+        if body is None:
+            await super().send_response(response, send)
+            return
+
+        async def send_relaying(message: dict) -> None:
+            # Django ends a streamed response with an empty message: the relayed bytes go before it.
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                await send({"type": ZERO_COPY_SEND, "file": body.source, "count": body.length, "more_body": True})
+            await send(message)
+
+        await super().send_response(response, send_relaying)
 
     async def get_response_async(self, request):
         # Thread-sensitive, as Django runs sync views: within the request's ThreadSensitiveContext, the

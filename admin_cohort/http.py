@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import functools
 import os
+import socket
+import ssl
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import requests
@@ -83,3 +86,37 @@ def http_session(timeout: float = DEFAULT_TIMEOUT_SECONDS, retries: int = 2) -> 
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+@dataclass(frozen=True)
+class RawBody:
+    """The rest of a streamed answer's body as it arrives: `head`, already read past the headers, then `length`
+    more bytes on `source`, the connection's socket."""
+
+    head: bytes
+    source: socket.socket
+    length: int
+
+
+def raw_body(response: requests.Response) -> RawBody | None:
+    """The body of an answer opened with `stream=True` and not read yet, as bytes on a plain TCP socket, for a
+    relay by the kernel (admin_cohort.zero_copy). None when the body is not sent as is: over TLS, chunked,
+    compressed, or of unknown length. Once taken, the body can no longer be read through `response`, whose
+    connection must be closed, not reused.
+    """
+    if response.headers.get("Content-Encoding", "identity").lower() != "identity":
+        return None
+    answer = getattr(response.raw, "_fp", None)  # the http.client answer under urllib3's
+    connection = response.raw.connection
+    sock = getattr(connection, "sock", None)
+    if answer is None or answer.chunked or answer.length is None or answer.fp is None:
+        return None
+    if not isinstance(sock, socket.socket) or isinstance(sock, ssl.SSLSocket):
+        return None
+    try:
+        # http.client read the headers through a buffer, which may hold the body's first bytes.
+        buffered = answer.fp.peek(0)[: answer.length] if answer.length else b""
+        head = answer.fp.read(len(buffered)) if buffered else b""
+    except OSError:
+        return None  # the answer's body does not come: reading it as usual reports the error
+    return RawBody(head=head, source=sock, length=answer.length - len(head))

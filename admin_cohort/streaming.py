@@ -4,15 +4,22 @@ Django serves a streaming response chunk by chunk only when its iterator matches
 ASGI a plain iterator is first read whole into a list (and under WSGI an async one is), which for an
 exported archive of several GB means several GB of memory. `streaming_response` hands each server the kind
 it iterates lazily.
+
+Where the ASGI server offers the zero-copy send extension (admin_cohort.zero_copy: production's uvicorn over
+plain TCP) and the source's body arrives as is on a socket, the body is not read by the process at all: the
+response carries the source socket (`RelayedResponse`), and the server relays it in the kernel.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, StreamingHttpResponse
+
+from admin_cohort.http import RawBody
+from admin_cohort.zero_copy import EXTENSION as ZERO_COPY_SEND
 
 # What a streamed response's source reads and the server sends at a time. Fewer, larger chunks cost the web
 # process less CPU per GB (each is one thread hop, one ASGI message, one send); past 2 MB the gain stops and
@@ -49,8 +56,46 @@ class AsyncChunks:
             close()
 
 
-def streaming_response(request: HttpRequest, chunks: Iterator[bytes], **kwargs) -> StreamingHttpResponse:
-    """A response sending `chunks` one at a time under both ASGI and WSGI servers."""
+class _Head:
+    """A relayed response's content as Django sends it: the bytes already read from the source, once. Closing
+    it closes the source (Django closes a response's content once the response is served)."""
+
+    def __init__(self, head: bytes, close: Callable[[], None]) -> None:
+        self._head: bytes | None = head
+        self.close = close
+
+    def __aiter__(self) -> _Head:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if not self._head:
+            raise StopAsyncIteration
+        head, self._head = self._head, None
+        return head
+
+
+class RelayedResponse(StreamingHttpResponse):
+    """Sent by admin_cohort.asgi_handler: its content, then the rest of `body` through the zero-copy send."""
+
+    def __init__(self, body: RawBody, close: Callable[[], None], **kwargs) -> None:
+        super().__init__(_Head(body.head, close), **kwargs)
+        self.relayed_body = body
+
+
+def streaming_response(
+    request: HttpRequest,
+    chunks: Iterator[bytes],
+    *,
+    raw_body: Callable[[], RawBody | None] | None = None,
+    **kwargs,
+) -> StreamingHttpResponse:
+    """A response sending `chunks` one at a time under both ASGI and WSGI servers; with `raw_body`, which gives
+    the source's body as is when it can (the rest of `chunks` then), relayed by the kernel where the server can."""
     request = getattr(request, "_request", request)  # a DRF Request wraps Django's
-    content = AsyncChunks(chunks) if isinstance(request, ASGIRequest) else chunks
-    return StreamingHttpResponse(content, **kwargs)
+    if not isinstance(request, ASGIRequest):
+        return StreamingHttpResponse(chunks, **kwargs)
+    if raw_body is not None and ZERO_COPY_SEND in (request.scope.get("extensions") or {}):
+        body = raw_body()
+        if body is not None:
+            return RelayedResponse(body, getattr(chunks, "close", lambda: None), **kwargs)
+    return StreamingHttpResponse(AsyncChunks(chunks), **kwargs)

@@ -31,12 +31,13 @@ def server(application, **options) -> uvicorn.Server:
 
 
 @contextmanager
-def serving_in_thread(application, host: str = "127.0.0.1") -> Iterator[str]:
-    """`application` served from a thread of this process on a free port of `host`: yields `host:port`."""
+def serving_in_thread(application, host: str = "127.0.0.1", **options) -> Iterator[str]:
+    """`application` served from a thread of this process on a free port of `host`: yields `host:port`.
+    `options`: uvicorn's, past SERVER_OPTIONS."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((host, 0))
-    instance = server(application, log_level="warning", access_log=False)
+    instance = server(application, **{"log_level": "warning", "access_log": False, **options})
     thread = threading.Thread(target=instance.run, kwargs={"sockets": [listener]}, name="asgi-server", daemon=True)
     thread.start()
     try:

@@ -14,7 +14,7 @@ from urllib.parse import quote
 import requests
 from django.conf import settings
 
-from admin_cohort.http import http_session
+from admin_cohort.http import RawBody, http_session, raw_body
 from admin_cohort.streaming import CHUNK_SIZE
 from cohort_job_server.client import timed_out
 from exporters.http import host_of, json_object
@@ -78,7 +78,8 @@ class WebHdfsStorage:
         except StorageError:
             self.close()
             raise
-        return StoredFile(size=status["length"], chunks=_Chunks(response, self))
+        chunks = _Chunks(response, self)
+        return StoredFile(size=status["length"], chunks=chunks, raw_body=chunks.raw_body)
 
     def delete(self, path: str) -> bool:
         """WebHDFS answers `{"boolean": false}` when there is no such file."""
@@ -120,6 +121,11 @@ class _Chunks(Iterator[bytes]):
         except requests.RequestException as error:
             self.close()
             raise StorageError(_network_error(self._response.url, error)) from None
+
+    def raw_body(self) -> RawBody | None:
+        """The content as the datanode sends it, unread (admin_cohort.http.raw_body): these chunks are then only to
+        be closed."""
+        return raw_body(self._response)
 
     def close(self) -> None:
         self._response.close()

@@ -8,11 +8,12 @@ registers it when installed; without it, every export fails at once with a clear
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from admin_cohort.http import RawBody
     from exports.models import Export
 
 
@@ -60,6 +61,9 @@ class ExportStep(Protocol):
 class StoredFile:
     size: int
     chunks: Iterator[bytes]  # closes the storage's connections once exhausted or closed
+    # The content as the bytes on the storage's socket, to relay without reading them (admin_cohort.streaming),
+    # instead of `chunks`; None when it does not arrive as is.
+    raw_body: Callable[[], RawBody | None] = lambda: None
 
 
 class Storage(Protocol):

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import gzip
+import os
+import socket
+import threading
+import time
+
 import pytest
 
-from admin_cohort.http import environment_settings, http_session
+from admin_cohort.http import environment_settings, http_session, raw_body
 from tests.fakes.http_server import FakeServer, Reply
 
 
@@ -71,3 +77,79 @@ class TestProxiesFromTheEnvironment:
             settings = session.merge_environment_settings("https://fhir.test/Patient", {}, None, None, None)
             assert settings["verify"] == str(bundle)
             assert session.merge_environment_settings("https://fhir.test/", {}, None, False, None)["verify"] is False
+
+
+class CannedServer:
+    """Answers one connection with `answer` as given (headers and the body's first bytes in one send), then the
+    `rest` of the body, then closes it: a test controls the bytes on the wire."""
+
+    def __init__(self, answer: bytes, rest: bytes = b"") -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}/file"
+        self._answer, self._rest = answer, rest
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        peer, _ = self._listener.accept()
+        with peer:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += peer.recv(4096)
+            peer.sendall(self._answer)
+            time.sleep(0.05)  # the rest in its own packets
+            peer.sendall(self._rest)
+
+    def close(self) -> None:
+        self._listener.close()
+        self._thread.join(timeout=5)
+
+
+def _recv_exactly(sock: socket.socket, length: int) -> bytes:
+    sock.settimeout(5)
+    received = bytearray()
+    while len(received) < length:
+        piece = sock.recv(length - len(received))
+        assert piece, "the connection ended early"
+        received += piece
+    return bytes(received)
+
+
+class TestRawBody:
+    """An answer's body as the bytes on its socket, for the kernel to relay (admin_cohort.zero_copy)."""
+
+    def test_the_head_already_read_then_the_rest_on_the_socket(self):
+        body = os.urandom(300_000)
+        answer = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body)
+        server = CannedServer(answer + body[:1000], body[1000:])
+        try:
+            with http_session() as session:
+                response = session.get(server.url, stream=True)
+                raw = raw_body(response)
+                assert raw is not None
+                assert raw.head == body[:1000]  # read along with the headers
+                assert raw.length == len(body) - 1000
+                assert raw.head + _recv_exactly(raw.source, raw.length) == body
+                response.close()
+        finally:
+            server.close()
+
+    @pytest.mark.parametrize(
+        "answer",
+        [
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s"
+            % (len(gzip.compress(b"hello")), gzip.compress(b"hello")),
+            b"HTTP/1.0 200 OK\r\n\r\nhello",  # no length: the body ends with the connection
+        ],
+        ids=["chunked", "compressed", "unknown length"],
+    )
+    def test_none_when_the_body_is_not_sent_as_is_and_it_still_reads_as_usual(self, answer):
+        server = CannedServer(answer)
+        try:
+            with http_session() as session:
+                response = session.get(server.url, stream=True)
+                assert raw_body(response) is None
+                assert response.content == b"hello"
+        finally:
+            server.close()

@@ -121,7 +121,9 @@ class ExportViewSet(AuditedViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
                 f"Storage provider error: {error}",
                 status=status.HTTP_503_SERVICE_UNAVAILABLE if unavailable else status.HTTP_502_BAD_GATEWAY,
             )
-        response = streaming_response(request, archive.chunks, content_type="application/zip")
+        response = streaming_response(
+            request, archive.chunks, raw_body=archive.raw_body, content_type="application/zip"
+        )
         response["Content-Length"] = str(archive.size)
         response["Content-Disposition"] = f"attachment; filename={archive_name(export)}"
         return response
