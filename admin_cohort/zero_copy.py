@@ -94,11 +94,13 @@ class _Sender:
         cycle = self._cycle
         if cycle.chunked_encoding or not cycle.response_started or cycle.response_complete:
             raise RuntimeError(f"'{EXTENSION}' needs a started response with a Content-Length")
+        if cycle.scope["method"] == "HEAD":
+            return  # headers only
         count = message.get("count")
         count = cycle.expected_content_length if count is None else count
         if count > cycle.expected_content_length:
             raise RuntimeError("Response content longer than Content-Length")
-        if cycle.scope["method"] == "HEAD" or count == 0:
+        if count == 0:
             return
         source = message["file"]
         try:

@@ -176,3 +176,24 @@ def test_under_uvicorn_the_relayed_archive_is_byte_exact(big_export, webhdfs, li
     assert status == 200
     assert body == content
     webhdfs.wait_for_no_open_stream()
+
+
+def test_under_uvicorn_a_head_request_gets_the_headers_only(big_export, hdfs, live_server_url):
+    token = jwt_tokens.issue_pair(big_export.owner.username).access_token
+    path = f"/exports/{big_export.pk}/download/"
+    connection = http.client.HTTPConnection(live_server_url, timeout=30)
+    headers = {"Authorization": f"Bearer {token}", "AuthorizationMethod": "JWT"}
+    connection.request("HEAD", path, headers=headers)
+    response = connection.getresponse()
+    assert response.status == 200
+    assert int(response.getheader("Content-Length")) == SIZE
+    assert response.read() == b""
+    # The kept-alive connection is still in step: the next answer on it is read whole.
+    connection.request("GET", path, headers=headers)
+    again = connection.getresponse()
+    received, buffer = 0, bytearray(65536)
+    while read := again.readinto(buffer):
+        received += read
+    connection.close()
+    hdfs.wait_for_no_open_stream()
+    assert again.status == 200 and received == SIZE
