@@ -197,3 +197,17 @@ def test_under_uvicorn_a_head_request_gets_the_headers_only(big_export, hdfs, li
     connection.close()
     hdfs.wait_for_no_open_stream()
     assert again.status == 200 and received == SIZE
+
+
+def test_under_uvicorn_a_client_that_goes_away_frees_the_storage_connection(big_export, hdfs, live_server_url):
+    token = jwt_tokens.issue_pair(big_export.owner.username).access_token
+    path = f"/exports/{big_export.pk}/download/"
+    connection = http.client.HTTPConnection(live_server_url, timeout=30)
+    connection.request("GET", path, headers={"Authorization": f"Bearer {token}", "AuthorizationMethod": "JWT"})
+    response = connection.getresponse()
+    assert len(response.read(1_000_000)) == 1_000_000
+    connection.sock.close()  # gone, 149 MB before the end
+    connection.close()
+    hdfs.wait_for_no_open_stream()  # the relay stopped and the WebHDFS connection was closed
+    status, _headers, _body, received = _download(live_server_url, path, token, keep=False)
+    assert status == 200 and received == SIZE
