@@ -12,9 +12,9 @@ socket and the response's state from uvicorn's `RequestResponseCycle` (the owner
 uvicorn is pinned, and admin_cohort/tests/test_zero_copy.py fails if those change. Elsewhere (another server,
 TLS, the tests' ASGI calls) the extension is not offered and responses stream as before.
 
-The relay runs in a thread, which blocks in poll(), never the event loop. It writes to a duplicate of the
-client socket's descriptor: if the connection closes meanwhile, the descriptor number may be reused for
-another client, which the duplicate can never reach.
+The relay runs in a thread, which blocks in poll(), never the event loop. It works on duplicates of both
+descriptors: if a connection closes meanwhile (the client goes away, Django closes the response), its
+descriptor number may be given to another connection, which a duplicate can never reach.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import logging
 import os
 import select
 import threading
@@ -41,7 +40,6 @@ STOP_CHECK_SECONDS = 1.0
 # Relays at once per process: each waits on the network, not the CPU; past this many, downloads queue.
 RELAY_THREADS = 256
 _relays = ThreadPoolExecutor(max_workers=RELAY_THREADS, thread_name_prefix="zero-copy")
-_logger = logging.getLogger("info")
 
 
 class SourceError(OSError):
@@ -113,16 +111,19 @@ class _Sender:
                 # A socket's timeout is kept by Python, not by the kernel: the relay waits on it as long.
                 source_timeout=source.gettimeout() if hasattr(source, "gettimeout") else None,
             )
-        except (OSError, ClientGone):
+        except OSError:  # the client went away
             self._drop_client()
             return
+        relaying = _relays.submit(job.run)
         try:
-            await asyncio.get_running_loop().run_in_executor(_relays, job.run)
+            await asyncio.wrap_future(relaying)
         except ClientGone:
             self._drop_client()
             return
         except BaseException:  # the source failed, or the request was cancelled (the client went away)
             job.stop()
+            if relaying.cancel():
+                job.close()  # it never started, so will not close its descriptors itself
             cycle.transport.close()  # a response cut short must not look complete to the client
             raise
         cycle.expected_content_length -= count  # what uvicorn checks when the response ends
@@ -172,21 +173,32 @@ class RelayJob:
     def stop(self) -> None:
         self._stopped.set()
 
+    def close(self) -> None:
+        """Closes the duplicates: `run()` does it once it ran, and only then."""
+        os.close(self._source)
+        os.close(self._client)
+
     def run(self) -> None:
-        read_end, write_end = os.pipe2(os.O_CLOEXEC)
         try:
-            # Past the system's limit, the default pipe (64 KiB) stays: only more calls.
-            with contextlib.suppress(OSError):
-                fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
-            remaining = self._count
-            while remaining:
-                moved = self._splice(self._source, write_end, min(remaining, PIPE_SIZE), reading=True)
-                remaining -= moved
-                while moved:
-                    moved -= self._splice(read_end, self._client, moved, reading=False)
+            read_end, write_end = os.pipe2(os.O_CLOEXEC)
+            try:
+                self._move(read_end, write_end)
+            finally:
+                os.close(read_end)
+                os.close(write_end)
         finally:
-            for fd in (read_end, write_end, self._source, self._client):
-                os.close(fd)
+            self.close()
+
+    def _move(self, read_end: int, write_end: int) -> None:
+        # Past the system's limit, the default pipe (64 KiB) stays: only more calls.
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+        remaining = self._count
+        while remaining:
+            moved = self._splice(self._source, write_end, min(remaining, PIPE_SIZE), reading=True)
+            remaining -= moved
+            while moved:
+                moved -= self._splice(read_end, self._client, moved, reading=False)
 
     def _splice(self, src: int, dst: int, length: int, *, reading: bool) -> int:
         offset = self._offset if reading else None

@@ -7,10 +7,13 @@ from __future__ import annotations
 import asyncio
 import http.client
 import os
+import threading
 import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from admin_cohort import zero_copy
 from admin_cohort.auth import jwt_tokens
 from admin_cohort.streaming import CHUNK_SIZE
 from cohort.models import JobStatus
@@ -211,3 +214,26 @@ def test_under_uvicorn_a_client_that_goes_away_frees_the_storage_connection(big_
     hdfs.wait_for_no_open_stream()  # the relay stopped and the WebHDFS connection was closed
     status, _headers, _body, received = _download(live_server_url, path, token, keep=False)
     assert status == 200 and received == SIZE
+
+
+def test_under_uvicorn_a_relay_that_never_started_leaves_no_connection_open(
+    big_export, hdfs, live_server_url, monkeypatch
+):
+    """Every relay thread busy: the download waits; its client leaves; the relay is dropped before it started, and
+    the duplicates of the descriptors it was given are closed all the same."""
+    busy = threading.Event()
+    saturated = ThreadPoolExecutor(max_workers=1)
+    saturated.submit(busy.wait)
+    monkeypatch.setattr(zero_copy, "_relays", saturated)
+    token = jwt_tokens.issue_pair(big_export.owner.username).access_token
+    connection = http.client.HTTPConnection(live_server_url, timeout=30)
+    headers = {"Authorization": f"Bearer {token}", "AuthorizationMethod": "JWT"}
+    connection.request("GET", f"/exports/{big_export.pk}/download/", headers=headers)
+    assert connection.getresponse().status == 200  # the headers came; the body waits for a relay thread
+    connection.sock.close()
+    connection.close()
+    try:
+        hdfs.wait_for_no_open_stream()
+    finally:
+        busy.set()
+        saturated.shutdown()
