@@ -739,6 +739,20 @@ def print_milestones(step: Step) -> None:
             + ", ".join(f"{part} {seconds / finished * 1000:.1f}" for part, seconds in step.cpu_seconds.items()),
             flush=True,
         )
+        # The load client and the fake QueryExecutor share the cores here; in production they run elsewhere.
+        backend = sum(
+            seconds
+            for part, seconds in step.cpu_seconds.items()
+            if part in ("web", "postgresql", "redis") or part.startswith("worker-")
+        )
+        harness = sum(step.cpu_seconds.get(part, 0.0) for part in ("benchmark client", "fake-query-executor"))
+        cores = os.cpu_count() or 1
+        print(
+            f"    the backend alone (web, worker, PostgreSQL, Redis): {backend / finished * 1000:.1f} ms per count, "
+            f"at most {cores * finished / backend:.0f} counts/s on {cores} cores; the harness (client, fake QE): "
+            f"{harness / finished * 1000:.1f} ms",
+            flush=True,
+        )
 
 
 def http_lists(host_port: str, workspace: Workspace, requests_per_endpoint: int) -> list[tuple[str, float, float]]:
