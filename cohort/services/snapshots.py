@@ -6,6 +6,7 @@ import json
 
 from django.db import transaction
 
+from admin_cohort.lookups import one_or_none
 from cohort.models import Request, RequestQuerySnapshot
 from cohort.services.errors import Refused
 
@@ -49,7 +50,7 @@ def create_snapshot(
     elif request is None:
         raise Refused("Neither `previous_snapshot` nor `request` were provided")
     # Serialises concurrent saves of one request, which would otherwise get the same version number.
-    Request.objects.select_for_update().filter(pk=request.pk).first()
+    one_or_none(Request.objects.select_for_update().filter(pk=request.pk))
     if previous_snapshot is None and RequestQuerySnapshot.objects.filter(request=request).exists():
         raise Refused("Must provide a `previous_snapshot` if the request already has snapshots")
     if not isinstance(serialized_query, str):

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from django.conf import settings
 
+from admin_cohort.lookups import one_or_none
 from cohort.models import CohortResult, FhirFilter, JobStatus
 from exports.models import DOWNLOADABLE_FORMATS, Datalab, OutputFormat
 from exports.selectors import is_export_admin
@@ -180,7 +181,7 @@ def _by_pk(queryset, tables: list[dict], key: str) -> dict:
 def _datalab(pk: uuid.UUID | None) -> Datalab | None:
     if pk is None:
         return None
-    datalab = Datalab.objects.filter(pk=pk).first()
+    datalab = one_or_none(Datalab.objects.filter(pk=pk))
     if datalab is None:
         raise InvalidExportRequest(f"Missing datalab with id {pk}")
     return datalab
