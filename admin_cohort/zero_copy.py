@@ -51,14 +51,16 @@ class ClientGone(OSError):  # noqa: N818 (reads as "raise ClientGone(...)")
 
 
 class ZeroCopySend:
-    """ASGI middleware offering `http.response.zerocopysend` where the connection allows it."""
+    """ASGI middleware offering `http.response.zerocopysend` to GET and HEAD requests where the connection allows
+    it."""
 
     def __init__(self, app) -> None:
         self.app = app
 
     async def __call__(self, scope, receive, send) -> None:
         cycle = getattr(send, "__self__", None)
-        if scope["type"] != "http" or not _relayable(cycle):
+        # Only a download may relay: the other requests (counts, callbacks…) skip the wrapping of their messages.
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or not _relayable(cycle):
             await self.app(scope, receive, send)
             return
         scope = {**scope, "extensions": {**(scope.get("extensions") or {}), EXTENSION: {}}}
