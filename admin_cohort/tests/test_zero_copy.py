@@ -86,14 +86,18 @@ def get(host_port: str, connection: http.client.HTTPConnection | None = None):
 
 
 class TestUnderUvicorn:
-    def test_the_extension_is_offered_over_plain_tcp_with_httptools_only(self):
+    def test_the_extension_is_offered_to_reads_over_plain_tcp_with_httptools_only(self):
         seen: list = []
         with serving_in_thread(ZeroCopySend(plain_app(seen))) as host_port:
-            get(host_port)[1].read()
+            connection, response = get(host_port)
+            response.read()
+            connection.request("POST", "/counts", body=b"{}")
+            connection.getresponse().read()
         with serving_in_thread(ZeroCopySend(plain_app(seen)), http="h11") as host_port:
             get(host_port)[1].read()
         assert EXTENSION in seen[0]["extensions"]
-        assert EXTENSION not in seen[1].get("extensions", {})  # another server: responses stream as before
+        assert EXTENSION not in seen[1].get("extensions", {})  # a write: nothing to relay
+        assert EXTENSION not in seen[2].get("extensions", {})  # another server: responses stream as before
 
     def test_the_source_bytes_follow_the_head_and_the_connection_serves_again(self):
         body = os.urandom(3 * 1024 * 1024 + 17)
@@ -142,10 +146,20 @@ class TestUnderUvicorn:
             source.close()
 
 
+@pytest.fixture
+def ends():
+    """The ends of a source connection and of a client connection, as socket pairs: (source_out, source_in,
+    client_out, client_in), where a job reads `source_out` and writes `client_out`. All closed afterwards."""
+    source_out, source_in = socket.socketpair()
+    client_out, client_in = socket.socketpair()
+    yield source_out, source_in, client_out, client_in
+    for sock in (source_out, source_in, client_out, client_in):
+        sock.close()
+
+
 class TestRelayJob:
-    def test_it_works_on_its_own_copies_of_the_descriptors(self):
-        source_out, source_in = socket.socketpair()
-        client_out, client_in = socket.socketpair()
+    def test_it_works_on_its_own_copies_of_the_descriptors(self, ends):
+        source_out, source_in, client_out, client_in = ends
         body = os.urandom(200_000)
         source_in.sendall(body)
         job = RelayJob(source_out.fileno(), client_out.fileno(), len(body), source_timeout=5)
@@ -159,37 +173,27 @@ class TestRelayJob:
             received += client_in.recv(65536)
         assert received == body
         assert client_in.recv(1) == b""  # the job closed its copy: the client's connection ended
-        source_in.close()
-        client_in.close()
 
-    def test_a_source_that_sends_nothing_fails_after_its_timeout(self):
-        source_out, source_in = socket.socketpair()
-        client_out, client_in = socket.socketpair()
+    def test_a_source_that_sends_nothing_fails_after_its_timeout(self, ends):
+        source_out, _source_in, client_out, _client_in = ends
         source_out.setblocking(False)
         job = RelayJob(source_out.fileno(), client_out.fileno(), 10, source_timeout=0.3)
         started = time.monotonic()
         with pytest.raises(SourceError):
             job.run()
         assert time.monotonic() - started < 3
-        for sock in (source_out, source_in, client_out, client_in):
-            sock.close()
 
-    def test_a_client_that_takes_nothing_is_dropped(self, monkeypatch):
+    def test_a_client_that_takes_nothing_is_dropped(self, ends, monkeypatch):
         monkeypatch.setattr(zero_copy, "CLIENT_STALL_SECONDS", 0.3)
-        source_out, source_in = socket.socketpair()
-        client_out, client_in = socket.socketpair()
+        source_out, source_in, client_out, _client_in = ends
         client_out.setblocking(False)
-        feeder = threading.Thread(target=_feed, args=(source_in, 50), daemon=True)
-        feeder.start()
+        threading.Thread(target=_feed, args=(source_in, 50), daemon=True).start()
         job = RelayJob(source_out.fileno(), client_out.fileno(), 50 * 1024 * 1024, source_timeout=5)
         with pytest.raises(ClientGone):
             job.run()
-        for sock in (source_out, source_in, client_out, client_in):
-            sock.close()
 
-    def test_a_stopped_job_ends_within_a_second_or_so(self):
-        source_out, source_in = socket.socketpair()
-        client_out, client_in = socket.socketpair()
+    def test_a_stopped_job_ends_within_a_second_or_so(self, ends):
+        source_out, _source_in, client_out, _client_in = ends
         source_out.setblocking(False)
         job = RelayJob(source_out.fileno(), client_out.fileno(), 10, source_timeout=None)  # would wait forever
         threading.Timer(0.2, job.stop).start()
@@ -197,8 +201,6 @@ class TestRelayJob:
         with pytest.raises(ClientGone, match="stopped"):
             job.run()
         assert time.monotonic() - started < zero_copy.STOP_CHECK_SECONDS + 2
-        for sock in (source_out, source_in, client_out, client_in):
-            sock.close()
 
 
 def _feed(sock: socket.socket, megabytes: int) -> None:
