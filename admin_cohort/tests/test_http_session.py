@@ -153,3 +153,12 @@ class TestRawBody:
                 assert response.content == b"hello"
         finally:
             server.close()
+
+    def test_none_over_tls_and_it_still_reads_as_usual(self, tls):
+        """The kernel would relay the encrypted bytes: an answer over HTTPS is read through the session."""
+        body = os.urandom(300_000)
+        with FakeServer(tls=tls.server) as fake, http_session() as session:
+            fake.reply("GET", "/archive", Reply(body=body))
+            response = session.get(f"{fake.url}/archive", stream=True)
+            assert raw_body(response) is None
+            assert response.content == body

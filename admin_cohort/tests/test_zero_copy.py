@@ -99,6 +99,17 @@ class TestUnderUvicorn:
         assert EXTENSION not in seen[1].get("extensions", {})  # a write: nothing to relay
         assert EXTENSION not in seen[2].get("extensions", {})  # another server: responses stream as before
 
+    def test_the_extension_is_not_offered_over_tls(self, tls):
+        """The kernel cannot encrypt: relayed bytes would reach the client in clear inside a TLS connection."""
+        seen: list = []
+        options = {"ssl_certfile": str(tls.cert_file), "ssl_keyfile": str(tls.key_file)}
+        with serving_in_thread(ZeroCopySend(plain_app(seen)), **options) as host_port:
+            connection = http.client.HTTPSConnection(host_port, timeout=10, context=tls.client)
+            get(host_port, connection)[1].read()
+            connection.close()
+        assert seen[0]["scheme"] == "https"
+        assert EXTENSION not in seen[0].get("extensions", {})
+
     def test_the_source_bytes_follow_the_head_and_the_connection_serves_again(self):
         body = os.urandom(3 * 1024 * 1024 + 17)
         source = Source(body)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import os
+import ssl
 import threading
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +17,7 @@ import pytest
 from admin_cohort import zero_copy
 from admin_cohort.auth import jwt_tokens
 from admin_cohort.streaming import CHUNK_SIZE
+from admin_cohort.web_server import serving_in_thread
 from cohort.models import JobStatus
 from cohort.tests.builders import cohort_of, measure_of, snapshot_of
 from exports.models import Export, ExportTable
@@ -136,9 +138,15 @@ def test_under_asgi(big_export, hdfs):
     assert peak < MEMORY_BOUND, f"peak {peak / 1e6:.1f} MB while streaming {SIZE / 1e6:.0f} MB"
 
 
-def _download(host_port: str, path: str, token: str, *, keep: bool) -> tuple[int, dict[str, str], bytes, int]:
-    """Status, headers, body (if `keep`) and length of a GET read in 64 KB pieces into one buffer."""
-    connection = http.client.HTTPConnection(host_port, timeout=30)
+def _download(
+    host_port: str, path: str, token: str, *, keep: bool, tls: ssl.SSLContext | None = None
+) -> tuple[int, dict[str, str], bytes, int]:
+    """Status, headers, body (if `keep`) and length of a GET read in 64 KB pieces into one buffer; over HTTPS with
+    a `tls` client context."""
+    if tls:
+        connection = http.client.HTTPSConnection(host_port, timeout=30, context=tls)
+    else:
+        connection = http.client.HTTPConnection(host_port, timeout=30)
     connection.request("GET", path, headers={"Authorization": f"Bearer {token}", "AuthorizationMethod": "JWT"})
     response = connection.getresponse()
     buffer = bytearray(65536)
@@ -176,6 +184,38 @@ def test_under_uvicorn_the_relayed_archive_is_byte_exact(big_export, webhdfs, li
     token = jwt_tokens.issue_pair(big_export.owner.username).access_token
     path = f"/exports/{big_export.pk}/download/"
     status, _headers, body, _received = _download(live_server_url, path, token, keep=True)
+    assert status == 200
+    assert body == content
+    webhdfs.wait_for_no_open_stream()
+
+
+def test_under_uvicorn_an_archive_from_webhdfs_over_https_streams_byte_exact(
+    big_export, webhdfs_over_tls, live_server_url
+):
+    """The kernel cannot relay what arrives encrypted: the download streams through the process, as before."""
+    content = os.urandom(5_000_000)
+    webhdfs_over_tls.write_file("/exports/csv/big.zip", content)
+    token = jwt_tokens.issue_pair(big_export.owner.username).access_token
+    status, _headers, body, _received = _download(
+        live_server_url, f"/exports/{big_export.pk}/download/", token, keep=True
+    )
+    assert status == 200
+    assert body == content
+    webhdfs_over_tls.wait_for_no_open_stream()
+
+
+def test_under_uvicorn_serving_https_the_archive_streams_byte_exact(big_export, webhdfs, tls):
+    """uvicorn encrypts: nothing may reach its clients' sockets around it."""
+    from admin_cohort.asgi import application
+
+    content = os.urandom(5_000_000)
+    webhdfs.write_file("/exports/csv/big.zip", content)
+    token = jwt_tokens.issue_pair(big_export.owner.username).access_token
+    options = {"ssl_certfile": str(tls.cert_file), "ssl_keyfile": str(tls.key_file)}
+    with serving_in_thread(application, **options) as host_port:
+        status, _headers, body, _received = _download(
+            host_port, f"/exports/{big_export.pk}/download/", token, keep=True, tls=tls.client
+        )
     assert status == 200
     assert body == content
     webhdfs.wait_for_no_open_stream()

@@ -1,10 +1,17 @@
 """Fixtures of the export services' fakes on loopback, with the settings pointing at them (a pytest plugin of the
-root conftest): WebHDFS, the Export API (leaving the archives it makes in that WebHDFS), the Hadoop API."""
+root conftest): WebHDFS (over HTTP, or HTTPS), the Export API (leaving the archives it makes in that WebHDFS),
+the Hadoop API; and certificates for the tests of HTTPS."""
 
 from __future__ import annotations
 
-import pytest
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
 
+import pytest
+import trustme
+
+from admin_cohort.http import environment_settings
 from tests.fakes.export_api import FakeExportApi
 from tests.fakes.hadoop_api import FakeHadoopApi
 from tests.fakes.webhdfs import FakeWebHdfs
@@ -13,6 +20,41 @@ from tests.fakes.webhdfs import FakeWebHdfs
 @pytest.fixture
 def webhdfs(settings):
     with FakeWebHdfs() as fake:
+        settings.STORAGE_PROVIDERS = [fake.url]
+        yield fake
+
+
+@dataclass(frozen=True)
+class Tls:
+    server: ssl.SSLContext  # for a fake service: a certificate of 127.0.0.1
+    client: ssl.SSLContext  # for a test's own client: trusts that certificate
+    cert_file: Path  # the same certificate and its key, for a server configured by file (uvicorn)
+    key_file: Path
+
+
+@pytest.fixture
+def tls(tmp_path, monkeypatch) -> Tls:
+    """A certificate authority made for the test, which the backend's HTTP clients trust (REQUESTS_CA_BUNDLE, as an
+    operator would configure a hospital's own CA), and a certificate of 127.0.0.1 it signed."""
+    authority = trustme.CA()
+    certificate = authority.issue_cert("127.0.0.1")
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificate.configure_cert(server)
+    client = ssl.create_default_context()
+    authority.configure_trust(client)
+    bundle, cert_file, key_file = tmp_path / "ca.pem", tmp_path / "cert.pem", tmp_path / "key.pem"
+    authority.cert_pem.write_to_path(bundle)
+    certificate.cert_chain_pems[0].write_to_path(cert_file)
+    certificate.private_key_pem.write_to_path(key_file)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    environment_settings.cache_clear()  # read once per origin, and ports are reused
+    yield Tls(server=server, client=client, cert_file=cert_file, key_file=key_file)
+    environment_settings.cache_clear()
+
+
+@pytest.fixture
+def webhdfs_over_tls(settings, tls):
+    with FakeWebHdfs(tls=tls.server) as fake:
         settings.STORAGE_PROVIDERS = [fake.url]
         yield fake
 

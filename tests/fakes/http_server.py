@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import ssl
 import sys
 import threading
 import traceback
@@ -118,8 +119,11 @@ class QuietServer(ThreadingHTTPServer):
 
 
 class FakeServer(LoopbackServer):
-    def __init__(self) -> None:
+    """`tls`: a server-side context to serve HTTPS with (tests.fakes.fixtures.tls makes one the process trusts)."""
+
+    def __init__(self, *, tls: ssl.SSLContext | None = None) -> None:
         super().__init__()
+        self._tls = tls
         self.requests: list[RecordedRequest] = []
         self._routes: list[_Route] = []
         self._lock = threading.Lock()
@@ -142,10 +146,13 @@ class FakeServer(LoopbackServer):
     @property
     def url(self) -> str:
         host, port = self.address
-        return f"http://{host}:{port}"
+        return f"{'https' if self._tls else 'http'}://{host}:{port}"
 
     def _make_server(self) -> ThreadingHTTPServer:
-        return QuietServer(("127.0.0.1", 0), _handler_class(self))
+        server = QuietServer(("127.0.0.1", 0), _handler_class(self))
+        if self._tls:
+            server.socket = self._tls.wrap_socket(server.socket, server_side=True)
+        return server
 
     # -- inspection ----------------------------------------------------------------------------------
 

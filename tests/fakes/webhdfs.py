@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import re
+import ssl
 import tempfile
 from collections.abc import Generator
 from pathlib import Path
@@ -35,8 +36,8 @@ def _remote_exception(status: int, exception: str, message: str) -> Reply:
 
 
 class FakeWebHdfs(FakeServer):
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, tls: ssl.SSLContext | None = None) -> None:
+        super().__init__(tls=tls)
         self.standby = False
         self.streams = Gauge("file(s) still being sent")
         self._directory = tempfile.TemporaryDirectory(prefix="fake-webhdfs-")
