@@ -1,6 +1,7 @@
 """The whole test-suite: `python3 .setup/test.py [pytest arguments]`.
 
-Creates .venv if needed, installs requirements-dev.txt when it changed, makes sure PostgreSQL and Redis
+Creates .venv if needed, installs requirements-dev.txt when it changed (requirements-kerberos.txt, which adds the
+packages of the Kerberos tests, where the system has Kerberos's development files), makes sure PostgreSQL and Redis
 answer on 127.0.0.1 (starting the local servers when they are installed but stopped), then runs pytest
 and exits with its exit code.
 """
@@ -87,7 +88,7 @@ def ensure_service(name: str, port: int, start) -> None:
 
 
 if __name__ == "__main__":
-    python = ensure_venv("requirements-dev.txt")
+    python = ensure_venv("requirements-kerberos.txt" if shutil.which("krb5-config") else "requirements-dev.txt")
     ensure_service("PostgreSQL", POSTGRES_PORT, _start_postgres)
     ensure_service("Redis", REDIS_PORT, _start_redis)
     exec_in_repo(python, "-m", "pytest", *sys.argv[1:])

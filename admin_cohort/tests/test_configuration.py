@@ -93,12 +93,19 @@ class TestStartUp:
         [
             ({"STORAGE_PROVIDERS_AUTH": "ldap"}, "STORAGE_PROVIDERS_AUTH='ldap' is not one of: none, simple, kerberos"),
             ({"STORAGE_PROVIDERS_AUTH": "simple"}, "needs STORAGE_PROVIDERS_USER"),
-            ({"STORAGE_PROVIDERS_AUTH": "kerberos"}, "needs the requests-gssapi package"),
         ],
     )
     def test_storage_authentication_is_checked_at_start_up(self, tmp_path, env, named):
         result = start_django(EMBEDDED_DB_PATH=str(tmp_path / "d"), **env)
         assert result.returncode != 0 and named in result.stderr
+
+    def test_kerberos_without_requests_gssapi_is_refused_at_start_up(self, tmp_path):
+        # The package may be installed here (the Kerberos tests use it): the started process is made not to find it.
+        (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['requests_gssapi'] = None\n")
+        result = start_django(
+            EMBEDDED_DB_PATH=str(tmp_path / "d"), STORAGE_PROVIDERS_AUTH="kerberos", PYTHONPATH=str(tmp_path)
+        )
+        assert result.returncode != 0 and "needs the requests-gssapi package" in result.stderr
 
     def test_embedded_mode_needs_no_variable(self, tmp_path):
         result = start_django(EMBEDDED_DB_PATH=str(tmp_path / "d"))

@@ -202,8 +202,8 @@ class TestAuthentication:
         assert all(r.query["user.name"] == ["cohort360"] for r in namenode)
 
     def test_kerberos_authenticates_every_request_with_spnego(self, webhdfs, settings, monkeypatch):
-        """requests-gssapi needs the system's Kerberos libraries, absent here: a stand-in with its interface signs
-        the requests as it would, so that what reaches the namenode is checked."""
+        """Where Kerberos is not installed too: a stand-in of requests-gssapi with its interface signs the requests
+        as it would, so that what reaches the namenode is checked (test_webhdfs_kerberos.py runs a real KDC)."""
         settings.STORAGE_PROVIDERS_AUTH = "kerberos"
         monkeypatch.setitem(sys.modules, "requests_gssapi", _spnego_stand_in())
         webhdfs.write_file(ARCHIVE, b"zip")

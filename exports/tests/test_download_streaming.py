@@ -204,6 +204,27 @@ def test_under_uvicorn_an_archive_from_webhdfs_over_https_streams_byte_exact(
     webhdfs_over_tls.wait_for_no_open_stream()
 
 
+def test_under_uvicorn_an_archive_from_a_kerberized_webhdfs_is_relayed_byte_exact(
+    big_export, kerberized_webhdfs, kerberos, live_server_url
+):
+    """The negotiation (a 401, then the request again with a SPNEGO token) and the datanode's redirect come before
+    the body that is relayed."""
+    content = os.urandom(5_000_000)
+    kerberized_webhdfs.write_file("/exports/csv/big.zip", content)
+    token = jwt_tokens.issue_pair(big_export.owner.username).access_token
+    relays = []
+    real_relay = zero_copy.RelayJob.run
+    path = f"/exports/{big_export.pk}/download/"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(zero_copy.RelayJob, "run", lambda job: relays.append(job) or real_relay(job))
+        status, _headers, body, _received = _download(live_server_url, path, token, keep=True)
+    assert status == 200
+    assert body == content
+    assert len(relays) == 1
+    assert kerberized_webhdfs.principals == [kerberos.user] * 3  # the probe, the status, the OPEN
+    kerberized_webhdfs.wait_for_no_open_stream()
+
+
 def test_under_uvicorn_serving_https_the_archive_streams_byte_exact(big_export, webhdfs, tls):
     """uvicorn encrypts: nothing may reach its clients' sockets around it."""
     from admin_cohort.asgi import application

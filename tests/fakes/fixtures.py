@@ -1,9 +1,10 @@
 """Fixtures of the export services' fakes on loopback, with the settings pointing at them (a pytest plugin of the
 root conftest): WebHDFS (over HTTP, or HTTPS), the Export API (leaving the archives it makes in that WebHDFS),
-the Hadoop API; and certificates for the tests of HTTPS."""
+the Hadoop API; certificates for the tests of HTTPS, and a Kerberos realm for those of SPNEGO."""
 
 from __future__ import annotations
 
+import os
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ import trustme
 from admin_cohort.http import environment_settings
 from tests.fakes.export_api import FakeExportApi
 from tests.fakes.hadoop_api import FakeHadoopApi
+from tests.fakes.kerberos import Realm, kerberos_realm, missing_parts
 from tests.fakes.webhdfs import FakeWebHdfs
 
 
@@ -55,6 +57,35 @@ def tls(tmp_path, monkeypatch) -> Tls:
 @pytest.fixture
 def webhdfs_over_tls(settings, tls):
     with FakeWebHdfs(tls=tls.server) as fake:
+        settings.STORAGE_PROVIDERS = [fake.url]
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def _kerberos_realm() -> Realm:
+    missing = missing_parts()
+    if missing:
+        reason = f"Kerberos is not installed here (missing: {', '.join(missing)}; see tests/fakes/kerberos.py)"
+        if os.environ.get("REQUIRE_KERBEROS_TESTS") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with kerberos_realm() as realm:
+        yield realm
+
+
+@pytest.fixture
+def kerberos(_kerberos_realm, monkeypatch, settings) -> Realm:
+    """The process holds the realm's user ticket (its environment names the realm's configuration, credential cache
+    and service keytab), and the storage authenticates with Kerberos."""
+    for name, value in _kerberos_realm.env.items():
+        monkeypatch.setenv(name, value)
+    settings.STORAGE_PROVIDERS_AUTH = "kerberos"
+    return _kerberos_realm
+
+
+@pytest.fixture
+def kerberized_webhdfs(settings, kerberos):
+    with FakeWebHdfs(kerberos=True) as fake:
         settings.STORAGE_PROVIDERS = [fake.url]
         yield fake
 

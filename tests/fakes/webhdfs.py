@@ -9,12 +9,18 @@
 `DELETE` (`{"boolean": false}` for a missing file, as HDFS answers); missing files get 404 with a
 `FileNotFoundException`. `standby = True` makes the namenode answer every request 403 with a
 `StandbyException`, as the standby namenode of a pair does. `streams` counts the files being sent.
-`Authorization` headers are ignored.
+
+`Authorization` headers are ignored, unless `kerberos=True`, with a realm of tests.fakes.kerberos in the process's
+environment: then, as a Hadoop namenode with Kerberos, the namenode answers 401 `WWW-Authenticate: Negotiate` to
+a request without a valid SPNEGO token and records who each accepted one names (`principals`); it sends readers
+to the datanode with a delegation token, which the datanode requires. (Hadoop's `hadoop.auth` cookie, which spares
+later requests the negotiation, is not modelled: every namenode request negotiates.)
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 import ssl
 import tempfile
 from collections.abc import Generator
@@ -22,6 +28,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 from tests.fakes.http_server import FakeServer, Gauge, RecordedRequest, Reply, StreamingReply, _Route
+from tests.fakes.kerberos import accept_negotiate
 
 _SEND_SIZE = 64 * 1024
 
@@ -36,9 +43,12 @@ def _remote_exception(status: int, exception: str, message: str) -> Reply:
 
 
 class FakeWebHdfs(FakeServer):
-    def __init__(self, *, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(self, *, tls: ssl.SSLContext | None = None, kerberos: bool = False) -> None:
         super().__init__(tls=tls)
         self.standby = False
+        self.kerberos = kerberos
+        self.principals: list[str] = []
+        self._delegation_tokens: set[str] = set()
         self.streams = Gauge("file(s) still being sent")
         self._directory = tempfile.TemporaryDirectory(prefix="fake-webhdfs-")
         self.root = Path(self._directory.name)
@@ -82,6 +92,21 @@ class FakeWebHdfs(FakeServer):
     # -- endpoints -----------------------------------------------------------------------------------
 
     def _namenode(self, request: RecordedRequest, path: str) -> Reply:
+        if not self.kerberos:
+            return self._namenode_operation(request, path)
+        principal, answer = accept_negotiate(request.headers.get("Authorization"))
+        if principal is None:
+            reply = _remote_exception(401, "AuthenticationException", "Authentication required")
+            reply.headers["WWW-Authenticate"] = "Negotiate"
+            return reply
+        with self._lock:
+            self.principals.append(principal)
+        reply = self._namenode_operation(request, path)
+        if answer:
+            reply.headers["WWW-Authenticate"] = f"Negotiate {answer}"
+        return reply
+
+    def _namenode_operation(self, request: RecordedRequest, path: str) -> Reply:
         if self.standby:
             return _remote_exception(
                 403, "StandbyException", "Operation category READ is not supported in state standby"
@@ -101,9 +126,13 @@ class FakeWebHdfs(FakeServer):
             return _remote_exception(404, "FileNotFoundException", f"File does not exist: {unquote(path)}")
         if operation == "GETFILESTATUS":
             return Reply(json={"FileStatus": _file_status(local)})
-        return Reply(
-            status=307, headers={"Location": f"{self.url}/datanode/webhdfs/v1{quote(unquote(path))}?op=OPEN&offset=0"}
-        )
+        location = f"{self.url}/datanode/webhdfs/v1{quote(unquote(path))}?op=OPEN&offset=0"
+        if self.kerberos:
+            token = secrets.token_urlsafe(16)
+            with self._lock:
+                self._delegation_tokens.add(token)
+            location += f"&delegation={token}"
+        return Reply(status=307, headers={"Location": location})
 
     def _delete(self, local: Path) -> Reply:
         if local.is_file():
@@ -112,6 +141,11 @@ class FakeWebHdfs(FakeServer):
         return Reply(json={"boolean": False})
 
     def _datanode(self, request: RecordedRequest, path: str) -> Reply | StreamingReply:
+        if self.kerberos:
+            with self._lock:
+                known = request.query.get("delegation", [""])[-1] in self._delegation_tokens
+            if not known:
+                return _remote_exception(403, "InvalidToken", "Delegation token is missing or unknown")
         local = self.local_path(path)
         if not local.is_file():
             return _remote_exception(404, "FileNotFoundException", f"File does not exist: {path}")
