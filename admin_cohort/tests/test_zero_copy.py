@@ -102,8 +102,7 @@ class TestUnderUvicorn:
     def test_the_extension_is_not_offered_over_tls(self, tls):
         """The kernel cannot encrypt: relayed bytes would reach the client in clear inside a TLS connection."""
         seen: list = []
-        options = {"ssl_certfile": str(tls.cert_file), "ssl_keyfile": str(tls.key_file)}
-        with serving_in_thread(ZeroCopySend(plain_app(seen)), **options) as host_port:
+        with serving_in_thread(ZeroCopySend(plain_app(seen)), **tls.uvicorn_options) as host_port:
             connection = http.client.HTTPSConnection(host_port, timeout=10, context=tls.client)
             get(host_port, connection)[1].read()
             connection.close()

@@ -22,6 +22,7 @@ from cohort.models import JobStatus
 from cohort.tests.builders import cohort_of, measure_of, snapshot_of
 from exports.models import Export, ExportTable
 from tests.factories import UserFactory
+from tests.fakes.webhdfs import FakeWebHdfs
 
 SIZE = 150 * 1024 * 1024
 MEMORY_BOUND = 20 * 1024 * 1024
@@ -53,7 +54,7 @@ def hdfs(webhdfs):
 def test_under_wsgi(big_export, hdfs, make_client):
     tracemalloc.start()
     try:
-        response = make_client(big_export.owner).get(f"/exports/{big_export.pk}/download/")
+        response = make_client(big_export.owner).get(_path(big_export))
         received = 0
         for chunk in response.streaming_content:
             assert len(chunk) <= CHUNK_SIZE
@@ -124,7 +125,7 @@ class AsgiCall:
 
 def test_under_asgi(big_export, hdfs):
     token = jwt_tokens.issue_pair(big_export.owner.username).access_token
-    call = AsgiCall(f"/exports/{big_export.pk}/download/", token)
+    call = AsgiCall(_path(big_export), token)
     tracemalloc.start()
     try:
         asyncio.run(call.run())
@@ -138,36 +139,64 @@ def test_under_asgi(big_export, hdfs):
     assert peak < MEMORY_BOUND, f"peak {peak / 1e6:.1f} MB while streaming {SIZE / 1e6:.0f} MB"
 
 
-def _download(
-    host_port: str, path: str, token: str, *, keep: bool, tls: ssl.SSLContext | None = None
-) -> tuple[int, dict[str, str], bytes, int]:
-    """Status, headers, body (if `keep`) and length of a GET read in 64 KB pieces into one buffer; over HTTPS with
-    a `tls` client context."""
+def _path(export: Export) -> str:
+    return f"/exports/{export.pk}/download/"
+
+
+def _owner_headers(export: Export) -> dict[str, str]:
+    token = jwt_tokens.issue_pair(export.owner.username).access_token
+    return {"Authorization": f"Bearer {token}", "AuthorizationMethod": "JWT"}
+
+
+def _connection(host_port: str, tls: ssl.SSLContext | None = None) -> http.client.HTTPConnection:
+    """Over HTTPS with a `tls` client context."""
     if tls:
-        connection = http.client.HTTPSConnection(host_port, timeout=30, context=tls)
-    else:
-        connection = http.client.HTTPConnection(host_port, timeout=30)
-    connection.request("GET", path, headers={"Authorization": f"Bearer {token}", "AuthorizationMethod": "JWT"})
-    response = connection.getresponse()
+        return http.client.HTTPSConnection(host_port, timeout=30, context=tls)
+    return http.client.HTTPConnection(host_port, timeout=30)
+
+
+def _read_all(response: http.client.HTTPResponse, *, keep: bool) -> tuple[bytes, int]:
+    """The body (if `keep`) and its length, read in 64 KB pieces into one buffer."""
     buffer = bytearray(65536)
     kept, received = bytearray(), 0
     while read := response.readinto(buffer):
         received += read
         if keep:
             kept += buffer[:read]
+    return bytes(kept), received
+
+
+def _download(
+    host_port: str, export: Export, *, keep: bool, tls: ssl.SSLContext | None = None
+) -> tuple[int, dict[str, str], bytes, int]:
+    """Status, headers, body (if `keep`) and length of the owner's download of `export`."""
+    connection = _connection(host_port, tls)
+    connection.request("GET", _path(export), headers=_owner_headers(export))
+    response = connection.getresponse()
+    body, received = _read_all(response, keep=keep)
     connection.close()
-    return response.status, {name.lower(): value for name, value in response.getheaders()}, bytes(kept), received
+    return response.status, {name.lower(): value for name, value in response.getheaders()}, body, received
+
+
+def _assert_downloads_byte_exact(
+    storage: FakeWebHdfs, host_port: str, export: Export, *, tls: ssl.SSLContext | None = None
+) -> None:
+    """The owner downloads a 5 MB random archive whole, and the storage's connection is closed afterwards."""
+    content = os.urandom(5_000_000)
+    storage.write_file("/exports/csv/big.zip", content)
+    status, _headers, body, _received = _download(host_port, export, keep=True, tls=tls)
+    assert status == 200
+    assert body == content
+    storage.wait_for_no_open_stream()
 
 
 def test_under_uvicorn_the_kernel_relays_the_archive_the_process_never_reads(big_export, hdfs, live_server_url):
     """Production's server over plain TCP: the archive goes from the WebHDFS socket to the client's without
     passing through the process (admin_cohort.zero_copy), where streaming it holds CHUNK_SIZE at a time."""
-    token = jwt_tokens.issue_pair(big_export.owner.username).access_token
-    path = f"/exports/{big_export.pk}/download/"
-    _download(live_server_url, path, token, keep=False)  # the process's first request loads code: not measured
+    _download(live_server_url, big_export, keep=False)  # the process's first request loads code: not measured
     tracemalloc.start()
     try:
-        status, headers, _body, received = _download(live_server_url, path, token, keep=False)
+        status, headers, _body, received = _download(live_server_url, big_export, keep=False)
         _current, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -179,29 +208,14 @@ def test_under_uvicorn_the_kernel_relays_the_archive_the_process_never_reads(big
 
 
 def test_under_uvicorn_the_relayed_archive_is_byte_exact(big_export, webhdfs, live_server_url):
-    content = os.urandom(5_000_000)
-    webhdfs.write_file("/exports/csv/big.zip", content)
-    token = jwt_tokens.issue_pair(big_export.owner.username).access_token
-    path = f"/exports/{big_export.pk}/download/"
-    status, _headers, body, _received = _download(live_server_url, path, token, keep=True)
-    assert status == 200
-    assert body == content
-    webhdfs.wait_for_no_open_stream()
+    _assert_downloads_byte_exact(webhdfs, live_server_url, big_export)
 
 
 def test_under_uvicorn_an_archive_from_webhdfs_over_https_streams_byte_exact(
     big_export, webhdfs_over_tls, live_server_url
 ):
     """The kernel cannot relay what arrives encrypted: the download streams through the process, as before."""
-    content = os.urandom(5_000_000)
-    webhdfs_over_tls.write_file("/exports/csv/big.zip", content)
-    token = jwt_tokens.issue_pair(big_export.owner.username).access_token
-    status, _headers, body, _received = _download(
-        live_server_url, f"/exports/{big_export.pk}/download/", token, keep=True
-    )
-    assert status == 200
-    assert body == content
-    webhdfs_over_tls.wait_for_no_open_stream()
+    _assert_downloads_byte_exact(webhdfs_over_tls, live_server_url, big_export)
 
 
 def test_under_uvicorn_an_archive_from_a_kerberized_webhdfs_is_relayed_byte_exact(
@@ -209,71 +223,48 @@ def test_under_uvicorn_an_archive_from_a_kerberized_webhdfs_is_relayed_byte_exac
 ):
     """The negotiation (a 401, then the request again with a SPNEGO token) and the datanode's redirect come before
     the body that is relayed."""
-    content = os.urandom(5_000_000)
-    kerberized_webhdfs.write_file("/exports/csv/big.zip", content)
-    token = jwt_tokens.issue_pair(big_export.owner.username).access_token
     relays = []
     relay = zero_copy.RelayJob.run
     monkeypatch.setattr(zero_copy.RelayJob, "run", lambda job: relays.append(job) or relay(job))  # counts, then runs
-    status, _headers, body, _received = _download(
-        live_server_url, f"/exports/{big_export.pk}/download/", token, keep=True
-    )
-    assert status == 200
-    assert body == content
+    _assert_downloads_byte_exact(kerberized_webhdfs, live_server_url, big_export)
     assert len(relays) == 1
     assert kerberized_webhdfs.principals == [kerberos.user] * 3  # the probe, the status, the OPEN
-    kerberized_webhdfs.wait_for_no_open_stream()
 
 
 def test_under_uvicorn_serving_https_the_archive_streams_byte_exact(big_export, webhdfs, tls):
     """uvicorn encrypts: nothing may reach its clients' sockets around it."""
     from admin_cohort.asgi import application
 
-    content = os.urandom(5_000_000)
-    webhdfs.write_file("/exports/csv/big.zip", content)
-    token = jwt_tokens.issue_pair(big_export.owner.username).access_token
-    options = {"ssl_certfile": str(tls.cert_file), "ssl_keyfile": str(tls.key_file)}
-    with serving_in_thread(application, **options) as host_port:
-        status, _headers, body, _received = _download(
-            host_port, f"/exports/{big_export.pk}/download/", token, keep=True, tls=tls.client
-        )
-    assert status == 200
-    assert body == content
-    webhdfs.wait_for_no_open_stream()
+    with serving_in_thread(application, **tls.uvicorn_options) as host_port:
+        _assert_downloads_byte_exact(webhdfs, host_port, big_export, tls=tls.client)
 
 
 def test_under_uvicorn_a_head_request_gets_the_headers_only(big_export, hdfs, live_server_url):
-    token = jwt_tokens.issue_pair(big_export.owner.username).access_token
-    path = f"/exports/{big_export.pk}/download/"
-    connection = http.client.HTTPConnection(live_server_url, timeout=30)
-    headers = {"Authorization": f"Bearer {token}", "AuthorizationMethod": "JWT"}
-    connection.request("HEAD", path, headers=headers)
+    headers = _owner_headers(big_export)
+    connection = _connection(live_server_url)
+    connection.request("HEAD", _path(big_export), headers=headers)
     response = connection.getresponse()
     assert response.status == 200
     assert int(response.getheader("Content-Length")) == SIZE
     assert response.read() == b""
     # The kept-alive connection is still in step: the next answer on it is read whole.
-    connection.request("GET", path, headers=headers)
+    connection.request("GET", _path(big_export), headers=headers)
     again = connection.getresponse()
-    received, buffer = 0, bytearray(65536)
-    while read := again.readinto(buffer):
-        received += read
+    _body, received = _read_all(again, keep=False)
     connection.close()
     hdfs.wait_for_no_open_stream()
     assert again.status == 200 and received == SIZE
 
 
 def test_under_uvicorn_a_client_that_goes_away_frees_the_storage_connection(big_export, hdfs, live_server_url):
-    token = jwt_tokens.issue_pair(big_export.owner.username).access_token
-    path = f"/exports/{big_export.pk}/download/"
-    connection = http.client.HTTPConnection(live_server_url, timeout=30)
-    connection.request("GET", path, headers={"Authorization": f"Bearer {token}", "AuthorizationMethod": "JWT"})
+    connection = _connection(live_server_url)
+    connection.request("GET", _path(big_export), headers=_owner_headers(big_export))
     response = connection.getresponse()
     assert len(response.read(1_000_000)) == 1_000_000
     connection.sock.close()  # gone, 149 MB before the end
     connection.close()
     hdfs.wait_for_no_open_stream()  # the relay stopped and the WebHDFS connection was closed
-    status, _headers, _body, received = _download(live_server_url, path, token, keep=False)
+    status, _headers, _body, received = _download(live_server_url, big_export, keep=False)
     assert status == 200 and received == SIZE
 
 
@@ -286,10 +277,8 @@ def test_under_uvicorn_a_relay_that_never_started_leaves_no_connection_open(
     saturated = ThreadPoolExecutor(max_workers=1)
     saturated.submit(busy.wait)
     monkeypatch.setattr(zero_copy, "_relays", saturated)
-    token = jwt_tokens.issue_pair(big_export.owner.username).access_token
-    connection = http.client.HTTPConnection(live_server_url, timeout=30)
-    headers = {"Authorization": f"Bearer {token}", "AuthorizationMethod": "JWT"}
-    connection.request("GET", f"/exports/{big_export.pk}/download/", headers=headers)
+    connection = _connection(live_server_url)
+    connection.request("GET", _path(big_export), headers=_owner_headers(big_export))
     assert connection.getresponse().status == 200  # the headers came; the body waits for a relay thread
     connection.sock.close()
     connection.close()

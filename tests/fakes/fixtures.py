@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +21,17 @@ from tests.fakes.kerberos import Realm, kerberos_realm, missing_parts
 from tests.fakes.webhdfs import FakeWebHdfs
 
 
+@contextmanager
+def _storage(settings, **options) -> Iterator[FakeWebHdfs]:
+    """A fake WebHDFS (`options`: FakeWebHdfs's), the only storage provider for the test."""
+    with FakeWebHdfs(**options) as fake:
+        settings.STORAGE_PROVIDERS = [fake.url]
+        yield fake
+
+
 @pytest.fixture
 def webhdfs(settings):
-    with FakeWebHdfs() as fake:
-        settings.STORAGE_PROVIDERS = [fake.url]
+    with _storage(settings) as fake:
         yield fake
 
 
@@ -30,8 +39,13 @@ def webhdfs(settings):
 class Tls:
     server: ssl.SSLContext  # for a fake service: a certificate of 127.0.0.1
     client: ssl.SSLContext  # for a test's own client: trusts that certificate
-    cert_file: Path  # the same certificate and its key, for a server configured by file (uvicorn)
+    cert_file: Path  # the same certificate and its key, for a server configured by file
     key_file: Path
+
+    @property
+    def uvicorn_options(self) -> dict[str, str]:
+        """uvicorn's options to serve HTTPS with the certificate (admin_cohort.web_server.serving_in_thread)."""
+        return {"ssl_certfile": str(self.cert_file), "ssl_keyfile": str(self.key_file)}
 
 
 @pytest.fixture
@@ -56,13 +70,15 @@ def tls(tmp_path, monkeypatch) -> Tls:
 
 @pytest.fixture
 def webhdfs_over_tls(settings, tls):
-    with FakeWebHdfs(tls=tls.server) as fake:
-        settings.STORAGE_PROVIDERS = [fake.url]
+    with _storage(settings, tls=tls.server) as fake:
         yield fake
 
 
 @pytest.fixture(scope="session")
 def _kerberos_realm() -> Realm:
+    """One realm for the whole run. Skipping is deliberate: the README's test command must work on a machine with
+    Python only, where MIT Kerberos cannot be installed by pip; the skip names what is missing. CI installs it and
+    sets REQUIRE_KERBEROS_TESTS=1, so that there a missing part fails these tests instead of skipping them."""
     missing = missing_parts()
     if missing:
         reason = f"Kerberos is not installed here (missing: {', '.join(missing)}; see tests/fakes/kerberos.py)"
@@ -85,8 +101,7 @@ def kerberos(_kerberos_realm, monkeypatch, settings) -> Realm:
 
 @pytest.fixture
 def kerberized_webhdfs(settings, kerberos):
-    with FakeWebHdfs(kerberos=True) as fake:
-        settings.STORAGE_PROVIDERS = [fake.url]
+    with _storage(settings, kerberos=True) as fake:
         yield fake
 
 
